@@ -1,0 +1,116 @@
+"""Retrieved sentences → prompt → LLM (streaming) → raw answer text with ``[n]`` markers.
+
+The prompt is an unchanging prefix (system rules and one worked example, from ``prompts/``)
+followed by a small variable part: the shown sentences, numbered, grouped under article title,
+outlet and date, and the question. llama.cpp reuses the KV cache of the prefix across questions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.llms.llm import LLM
+from pydantic import BaseModel
+
+from .index import StoredSentence
+
+NO_ANSWER = "NO_ANSWER"
+_REFUSALS = re.compile(
+    r"NO[_ ]ANSWER|tidak (?:memuat|mengandung|menyebutkan|menjelaskan|ada informasi|terdapat informasi)|"
+    r"(?:do(?:es)? not|don't|doesn't) (?:contain|mention|say|state|provide|include)|no information|"
+    r"not (?:mentioned|stated|provided|specified)|tidak disebutkan|tidak dijelaskan|cannot be answered|"
+    r"tidak dapat dijawab",
+    re.IGNORECASE,
+)
+
+
+class Numbered(BaseModel):
+    """A sentence as shown to the model under number ``n``."""
+
+    n: int
+    sentence: StoredSentence
+
+
+@lru_cache(maxsize=8)
+def _read(prompts_dir: Path, name: str) -> str:
+    return (prompts_dir / name).read_text(encoding="utf-8").strip()
+
+
+def prompt_text(prompts_dir: Path, name: str) -> str:
+    """A prompt template from ``prompts/`` (cached)."""
+    return _read(prompts_dir, name)
+
+
+def number_sentences(sentences: Sequence[StoredSentence]) -> list[Numbered]:
+    """Number sentences 1..N grouped by article (articles by first appearance, sentences in order)."""
+    order: dict[str, int] = {}
+    for s in sentences:
+        order.setdefault(s.article_id, len(order))
+    ranked = sorted(sentences, key=lambda s: (order[s.article_id], s.index))
+    return [Numbered(n=i + 1, sentence=s) for i, s in enumerate(ranked)]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def format_context(numbered: Sequence[Numbered]) -> str:
+    """The numbered sentences under ``## title — outlet, date`` headers."""
+    lines: list[str] = []
+    current = None
+    for item in numbered:
+        s = item.sentence
+        if s.article_id != current:
+            current = s.article_id
+            title = _one_line(s.title)
+            title = title if len(title) <= 70 else title[:67].rsplit(" ", 1)[0] + "…"
+            meta = ", ".join(x for x in (s.outlet, s.published.isoformat() if s.published else None) if x)
+            lines.append(f"## {title}" + (f" — {meta}" if meta else ""))
+        lines.append(f"[{item.n}] {_one_line(s.text)}")
+    return "\n".join(lines)
+
+
+def build_messages(prompts_dir: Path, numbered: Sequence[Numbered], question: str) -> list[ChatMessage]:
+    """System rules + worked example (fixed prefix), then this question's sentences and question."""
+    user = prompt_text(prompts_dir, "question.txt").format(context=format_context(numbered), question=_one_line(question))
+    return [
+        ChatMessage(role=MessageRole.SYSTEM, content=prompt_text(prompts_dir, "system.txt")),
+        ChatMessage(role=MessageRole.USER, content=prompt_text(prompts_dir, "example_user.txt")),
+        ChatMessage(role=MessageRole.ASSISTANT, content=prompt_text(prompts_dir, "example_assistant.txt")),
+        ChatMessage(role=MessageRole.USER, content=user),
+    ]
+
+
+def generate(llm: LLM, messages: list[ChatMessage]) -> Iterator[str]:
+    """Stream the model's answer as text pieces."""
+    for chunk in llm.stream_chat(messages):
+        if chunk.delta:
+            yield chunk.delta
+
+
+def condense_question(llm: LLM, prompts_dir: Path, question: str, history: Sequence[tuple[str, str]]) -> str:
+    """Rewrite a follow-up into a standalone question using the last turns of ``history``."""
+    turns = "\n".join(f"User: {_one_line(q)}\nAssistant: {_one_line(strip_markers(a))[:300]}" for q, a in history[-3:])
+    prompt = prompt_text(prompts_dir, "condense.txt").format(history=turns, question=_one_line(question))
+    reply = llm.chat([ChatMessage(role=MessageRole.USER, content=prompt)], max_tokens=60, temperature=0.0)
+    text = _one_line(reply.message.content or "").strip().strip('"“”')
+    text = re.sub(r"^(?:standalone question|pertanyaan)\s*:\s*", "", text, flags=re.IGNORECASE)
+    return text if 3 <= len(text) <= 400 else question
+
+
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+
+
+def strip_markers(text: str) -> str:
+    """The text without ``[n]`` markers and the spaces they leave."""
+    text = MARKER.sub("", text)
+    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+
+
+def is_refusal(text: str) -> bool:
+    """The model said the sentences do not answer the question."""
+    return bool(_REFUSALS.search(text))

@@ -1,0 +1,144 @@
+"""Check every ``[n]`` against the sentence it names; re-attribute, drop, or abstain.
+
+A claim (one sentence of the answer) is supported by a shown sentence when
+1. every number in the claim appears in the sentence (or its article's date), compared across
+   notations (``10.000`` = ``10,000`` = ``10000``; ``6 juta`` = ``6 million``), and
+2. the two mean the same thing: multilingual e5 cosine ≥ ``support_threshold`` (works across
+   Indonesian and English), or at least half of the claim's stemmed content words are in the
+   sentence (same-language paraphrase).
+Markers naming unsupported sentences move to the best supporting shown sentence, or are dropped;
+claims with no support are removed; an answer with no supported claim abstains. Citations can
+only name sentences that were shown to the model, which are sentences read from the index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel
+
+from .answer import MARKER, Numbered, strip_markers
+from .corpus import split_sentences
+from .models import Embedder
+from .schema import Citation
+from .text import numbers, stems
+
+
+class Claim(BaseModel):
+    """One sentence of the model's answer and the prompt numbers it cites."""
+
+    text: str
+    markers: list[int]
+
+
+class Checked(BaseModel):
+    """The answer after the citation check."""
+
+    text: str
+    citations: list[Citation]
+    removed: list[str]
+    moved: int = 0
+    dropped: int = 0
+
+
+def split_claims(answer: str) -> list[Claim]:
+    """Split an answer into claims, attaching markers that trail a full stop to that claim."""
+    text = " ".join(answer.split())
+    # "claim. [2]" -> "claim [2]." so the marker stays with its claim
+    text = re.sub(r"([.!?])\s*((?:\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]\s*)+)", lambda m: " " + m.group(2).strip() + m.group(1) + " ", text)
+    claims = []
+    for start, end in split_sentences(text.strip()):
+        piece = text[start:end]
+        markers = [int(x) for m in MARKER.finditer(piece) for x in re.split(r"[,;]\s*", m.group(1))]
+        body = strip_markers(piece)
+        if body:
+            claims.append(Claim(text=body, markers=list(dict.fromkeys(markers))))
+    return claims
+
+
+def _allowed_numbers(item: Numbered) -> set[float]:
+    allowed = numbers(item.sentence.text)
+    if item.sentence.published:
+        d = item.sentence.published
+        allowed |= {float(d.year), float(d.month), float(d.day)}
+    return allowed
+
+
+def _has_content(claim: str) -> bool:
+    return len(stems(claim)) >= 2 or bool(numbers(claim))
+
+
+class CitationChecker:
+    """Scores claim/sentence support and rewrites an answer so every marker is earned."""
+
+    def __init__(self, embedder: Embedder, support_threshold: float, overlap_threshold: float = 0.5) -> None:
+        self.embedder = embedder
+        self.support_threshold = support_threshold
+        self.overlap_threshold = overlap_threshold
+
+    def support_matrix(self, claims: Sequence[str], shown: Sequence[Numbered]) -> tuple[np.ndarray, np.ndarray]:
+        """(cosine, supported) matrices of shape (claims, shown sentences)."""
+        if not claims or not shown:
+            empty = np.zeros((len(claims), len(shown)))
+            return empty, empty.astype(bool)
+        claim_vecs = self.embedder.queries(list(claims))
+        sent_vecs = self.embedder.passages([item.sentence.text for item in shown])
+        cos = claim_vecs @ sent_vecs.T
+        ok = np.zeros_like(cos, dtype=bool)
+        sent_stems = [set(stems(item.sentence.text)) for item in shown]
+        allowed = [_allowed_numbers(item) for item in shown]
+        for i, claim in enumerate(claims):
+            claim_numbers = numbers(claim)
+            claim_stems = set(stems(claim))
+            for j in range(len(shown)):
+                if not claim_numbers <= allowed[j]:
+                    continue
+                overlap = len(claim_stems & sent_stems[j]) / max(1, len(claim_stems))
+                ok[i, j] = cos[i, j] >= self.support_threshold or overlap >= self.overlap_threshold
+        return cos, ok
+
+    def check(self, answer: str, shown: Sequence[Numbered]) -> Checked:
+        """Rewrite ``answer`` (markers numbered as in the prompt) into a checked, renumbered answer."""
+        claims = split_claims(answer)
+        by_n = {item.n: j for j, item in enumerate(shown)}
+        cos, ok = self.support_matrix([c.text for c in claims], shown)
+        citations: list[Citation] = []
+        cited_index: dict[int, int] = {}  # shown position -> citation number
+        kept: list[str] = []
+        removed: list[str] = []
+        moved = dropped = 0
+        for i, claim in enumerate(claims):
+            positions = [by_n[n] for n in claim.markers if n in by_n]
+            good = [j for j in positions if ok[i, j]]
+            dropped += len(claim.markers) - len(good)
+            if not good and ok[i].any():
+                good = [int(np.argmax(np.where(ok[i], cos[i], -1.0)))]
+                moved += 1
+            if not good:
+                if _has_content(claim.text):
+                    removed.append(claim.text)
+                continue
+            labels = []
+            for j in good:
+                if j not in cited_index:
+                    item = shown[j].sentence
+                    citations.append(
+                        Citation(
+                            article_id=item.article_id,
+                            sentence_index=item.index,
+                            sentence=item.text,
+                            title=item.title,
+                            outlet=item.outlet,
+                            published=item.published,
+                            score=round(float(cos[i, j]), 4),
+                        )
+                    )
+                    cited_index[j] = len(citations)
+                labels.append(f"[{cited_index[j]}]")
+            body = claim.text
+            end = body[-1] if body[-1] in ".!?" else "."
+            body = body.rstrip(".!? ")
+            kept.append(f"{body} {''.join(labels)}{end}")
+        return Checked(text=" ".join(kept), citations=citations, removed=removed, moved=moved, dropped=dropped)

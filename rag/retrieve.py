@@ -1,0 +1,107 @@
+"""Question → scored sentences: dense (e5, ``query:`` prefix) and BM25 fused by weighted RRF.
+
+BM25 over stemmed Indonesian is strong for Indonesian questions and nearly blind for English
+ones, so its weight in the fusion depends on the question's language (``bm25_weight_id`` /
+``bm25_weight_en``, measured by ``scripts/tune.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from pydantic import BaseModel
+
+from .index import SentenceIndex, StoredSentence
+from .settings import Settings
+from .text import Language, detect_language
+
+
+class Hit(BaseModel):
+    """A retrieved sentence with its scores."""
+
+    sentence: StoredSentence
+    score: float  # fused RRF score
+    dense: float  # cosine similarity to the question (0 when not among the dense candidates)
+    lexical: float  # BM25 score (0 when not among the lexical candidates)
+
+
+class Retrieval(BaseModel):
+    """What retrieval found for one question."""
+
+    question: str
+    language: Language
+    hits: list[Hit]
+    top_dense: float
+    seconds: float
+
+
+def retrieve(
+    index: SentenceIndex,
+    question: str,
+    settings: Settings,
+    *,
+    top_k: int | None = None,
+    article_ids: list[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    language: Language | None = None,
+) -> Retrieval:
+    """The ``top_k`` best sentences for ``question``, optionally limited to articles or dates."""
+    started = time.perf_counter()
+    language = language or detect_language(question)
+    k = top_k or settings.top_k
+    n = max(settings.candidates, k)
+
+    if date_from or date_to:
+        allowed = [
+            r.id for r in index.complete_articles().values()
+            if r.published and (not date_from or r.published >= date_from) and (not date_to or r.published <= date_to)
+        ]
+        article_ids = [a for a in allowed if not article_ids or a in article_ids]
+        if not article_ids:
+            return Retrieval(question=question, language=language, hits=[], top_dense=0.0, seconds=time.perf_counter() - started)
+
+    vector = index.embedder.query(question)
+    dense = index.dense(vector, n, article_ids)
+    weight = settings.bm25_weight_id if language == "id" else settings.bm25_weight_en
+    lexical = index.lexical(question, n) if weight > 0 else []
+    if article_ids:
+        allowed_set = set(article_ids)
+        lexical = [(sid, s) for sid, s in lexical if sid.rsplit(":", 1)[0] in allowed_set]
+
+    fused: dict[str, float] = {}
+    for rank, (sentence, _) in enumerate(dense):
+        fused[sentence.id] = fused.get(sentence.id, 0.0) + 1.0 / (settings.rrf_k + rank + 1)
+    for rank, (sid, _) in enumerate(lexical):
+        fused[sid] = fused.get(sid, 0.0) + weight / (settings.rrf_k + rank + 1)
+
+    by_id = {s.id: s for s, _ in dense}
+    cosine = {s.id: c for s, c in dense}
+    bm25 = dict(lexical)
+    missing = [sid for sid in fused if sid not in by_id]
+    if missing:
+        by_id.update(index.get(missing))
+        for sid, vec in index.vectors([sid for sid in missing if sid in by_id]).items():
+            cosine[sid] = float(vec @ vector)
+    ranked = sorted((sid for sid in fused if sid in by_id), key=lambda sid: (-fused[sid], -cosine.get(sid, 0.0)))
+    hits = [
+        Hit(sentence=by_id[sid], score=fused[sid], dense=cosine.get(sid, 0.0), lexical=bm25.get(sid, 0.0))
+        for sid in ranked[:k]
+    ]
+    top_dense = max((c for _, c in dense), default=0.0)
+    return Retrieval(question=question, language=language, hits=hits, top_dense=top_dense, seconds=time.perf_counter() - started)
+
+
+def with_neighbours(index: SentenceIndex, hits: list[Hit], window: int) -> list[StoredSentence]:
+    """The hit sentences plus ``window`` neighbours on each side, each once, in article order."""
+    wanted: dict[str, StoredSentence] = {h.sentence.id: h.sentence for h in hits}
+    if window > 0:
+        extra = [
+            f"{h.sentence.article_id}:{i}"
+            for h in hits
+            for i in range(h.sentence.index - window, h.sentence.index + window + 1)
+            if i >= 0 and f"{h.sentence.article_id}:{i}" not in wanted
+        ]
+        wanted.update(index.get(extra))
+    return list(wanted.values())

@@ -1,0 +1,43 @@
+"""The public contract: what ``ask`` returns (pydantic, JSON-serialisable)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from .text import Language
+
+
+class Citation(BaseModel):
+    """One cited sentence; ``[n]`` in ``Answer.text`` refers to ``Answer.citations[n-1]``."""
+
+    article_id: str
+    sentence_index: int
+    sentence: str = Field(description="The exact sentence text as stored in the index.")
+    title: str
+    outlet: str | None = None
+    published: date | None = None
+    score: float = Field(description="How strongly the sentence supports its claim (cosine, 0..1).")
+
+
+class Timings(BaseModel):
+    """Seconds spent in each stage of one answer."""
+
+    retrieval_s: float = 0.0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+
+
+class Answer(BaseModel):
+    """A cited answer, or an abstention (``abstained=True``, no citations)."""
+
+    question: str
+    standalone_question: str | None = Field(None, description="The follow-up rewritten with history, if any.")
+    text: str
+    citations: list[Citation] = []
+    abstained: bool = False
+    language: Language
+    model: str
+    timings: Timings = Timings()
+    removed_claims: list[str] = Field([], description="Claims dropped because no shown sentence supports them.")

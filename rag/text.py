@@ -1,0 +1,116 @@
+"""Small language tools shared by the stages: language guess, tokens and stems, numbers.
+
+Indonesian stemming is Snowball's (PyStemmer, a C extension: fast enough for 100k+ sentences).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Literal
+
+Language = Literal["id", "en"]
+
+ID_STOPWORDS = frozenset(
+    """yang dan di ke dari ini itu dengan untuk pada adalah dalam tidak akan juga atau oleh sebagai
+    telah sudah karena bahwa ada mereka kami kita saya anda ia dia para pun saat bisa dapat lebih
+    seperti tersebut hal secara antara agar setelah sebelum namun tetapi jika maka masih hanya
+    bagi serta begitu sangat sedang tahun bulan hari apa apakah berapa siapa kapan mana mengapa
+    bagaimana dimana kenapa berapakah siapakah manakah yaitu yakni demikian kata menurut sekitar
+    lalu jadi sejak hingga sampai tentang terhadap kepada atas bawah banyak beberapa semua setiap
+    nya lah kah pula tersebutlah""".split()
+)
+EN_STOPWORDS = frozenset(
+    """the a an and or of to in on at for from by with is are was were be been being it its this
+    that these those as not no did do does done has have had what which who whom whose when where
+    why how many much there their they them he she his her we you i our your about into over after
+    before than then so such can could would should will may might also only just more most other
+    some any each according said says say tell told""".split()
+)
+_ID_MARKERS = ID_STOPWORDS - EN_STOPWORDS
+_EN_MARKERS = EN_STOPWORDS - ID_STOPWORDS
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (numbers keep their internal separators: ``10.000`` is one token)."""
+    return [m.group().lower() for m in re.finditer(r"\d+(?:[.,]\d+)*|" + _WORD.pattern, text)]
+
+
+def detect_language(text: str) -> Language:
+    """'id' or 'en' by counting each language's function words; ties go to Indonesian."""
+    tokens = words(text)
+    id_hits = sum(1 for t in tokens if t in _ID_MARKERS or t.startswith(("meng", "meny", "memb", "di")) and t.endswith(("kan", "nya")))
+    en_hits = sum(1 for t in tokens if t in _EN_MARKERS)
+    return "en" if en_hits > id_hits else "id"
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("indonesian")
+
+
+def stems(text: str, *, drop_stopwords: bool = True) -> list[str]:
+    """Stemmed content tokens, for BM25 and for word overlap between claim and sentence."""
+    tokens = [t for t in words(text) if not (drop_stopwords and (t in ID_STOPWORDS or t in EN_STOPWORDS))]
+    return _stemmer().stemWords(tokens)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+_SCALE = {
+    "ribu": 1e3, "thousand": 1e3, "rb": 1e3,
+    "juta": 1e6, "million": 1e6, "jt": 1e6, "mln": 1e6,
+    "miliar": 1e9, "milyar": 1e9, "billion": 1e9, "bn": 1e9,
+    "triliun": 1e12, "trillion": 1e12,
+}
+_NUMBER = re.compile(
+    r"(?<![\w.,-])(\d{1,3}(?:[.,\u00a0 ]\d{3})+|\d+(?:[.,]\d+)?)(?:\s*(%|persen|percent))?"
+    r"(?:\s+(" + "|".join(_SCALE) + r")\b)?",
+    re.IGNORECASE,
+)
+_WORD_NUMBERS = {
+    "satu": 1, "one": 1, "dua": 2, "two": 2, "tiga": 3, "three": 3, "empat": 4, "four": 4, "lima": 5,
+    "five": 5, "enam": 6, "six": 6, "tujuh": 7, "seven": 7, "delapan": 8, "eight": 8, "sembilan": 9,
+    "nine": 9, "sepuluh": 10, "ten": 10, "sebelas": 11, "eleven": 11, "twelve": 12, "sixty": 60,
+    "seventy": 70, "puluhan": -1,
+}
+
+
+def _to_float(digits: str, language_hint: Language | None) -> float | None:
+    clean = digits.replace("\u00a0", " ")
+    if re.fullmatch(r"\d{1,3}(?:[ ]\d{3})+", clean):
+        return float(clean.replace(" ", ""))
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", clean):  # 10.000, 1.117.320 (thousands, Indonesian)
+        return float(clean.replace(".", ""))
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", clean):  # 10,000 (thousands, English)
+        return float(clean.replace(",", ""))
+    if re.fullmatch(r"\d+,\d+", clean):  # 6,7 (Indonesian decimal)
+        return float(clean.replace(",", "."))
+    try:
+        return float(clean)
+    except ValueError:
+        return None
+
+
+def numbers(text: str, language_hint: Language | None = None) -> set[float]:
+    """Every quantity in ``text`` as a float, so notations compare equal.
+
+    ``10.000`` = ``10,000`` = ``10 000`` = ``10000``; ``6 juta`` = ``6 million`` = 6e6; ``6,7`` = 6.7.
+    Years and small counts are numbers too (a claim's "2024" must be in its sentence).
+    """
+    found: set[float] = set()
+    for m in _NUMBER.finditer(text):
+        value = _to_float(m.group(1), language_hint)
+        if value is None:
+            continue
+        scale = m.group(3)
+        if scale:
+            value *= _SCALE[scale.lower()]
+        found.add(round(value, 4))
+    for token in words(text):
+        if token in _WORD_NUMBERS and _WORD_NUMBERS[token] > 0:
+            found.add(float(_WORD_NUMBERS[token]))
+    return found

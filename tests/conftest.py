@@ -1,0 +1,58 @@
+"""Shared fixtures: real Chroma, real embedding model, real llama.cpp model (the fast 0.5B)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from rag.corpus import load_corpus  # noqa: E402
+from rag.index import SentenceIndex  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+FAST_MODEL = "qwen2.5-coder-0.5b"
+
+
+def make_settings(data_dir: Path, **kwargs) -> Settings:
+    return Settings(data_dir=data_dir, corpus_dir=kwargs.pop("corpus_dir", SEEDS), **kwargs)
+
+
+@pytest.fixture(scope="session")
+def seed_articles():
+    return load_corpus(SEEDS)
+
+
+@pytest.fixture(scope="session")
+def seeded_dir(tmp_path_factory, seed_articles) -> Path:
+    """A data dir with the seeds indexed once per session (copy it before writing to it)."""
+    data_dir = tmp_path_factory.mktemp("seeded")
+    SentenceIndex(make_settings(data_dir)).ingest(seed_articles)
+    return data_dir
+
+
+@pytest.fixture()
+def seeded_copy(seeded_dir, tmp_path) -> Path:
+    """A private, writable copy of the seeded data dir."""
+    target = tmp_path / "data"
+    shutil.copytree(seeded_dir, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def fast_settings(seeded_dir) -> Settings:
+    """Settings for answering with the fast model over the seeded index (read-only use)."""
+    return make_settings(seeded_dir, llm=FAST_MODEL)
+
+
+@pytest.fixture(scope="session")
+def qa_fast(fast_settings):
+    from rag.qa import QA
+
+    return QA(fast_settings)

@@ -1,0 +1,1 @@
+"""kutip's Gradio chat UI (``kutip ui``)."""
