@@ -67,16 +67,21 @@ def format_context(numbered: Sequence[Numbered]) -> str:
         if s.article_id != current:
             current = s.article_id
             title = _one_line(s.title)
-            title = title if len(title) <= 70 else title[:67].rsplit(" ", 1)[0] + "…"
+            title = title if len(title) <= 50 else title[:48].rsplit(" ", 1)[0] + "…"
             meta = ", ".join(x for x in (s.outlet, s.published.isoformat() if s.published else None) if x)
             lines.append(f"## {title}" + (f" — {meta}" if meta else ""))
         lines.append(f"[{item.n}] {_one_line(s.text)}")
     return "\n".join(lines)
 
 
-def build_messages(prompts_dir: Path, numbered: Sequence[Numbered], question: str) -> list[ChatMessage]:
+LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
+
+
+def build_messages(prompts_dir: Path, numbered: Sequence[Numbered], question: str, language: str) -> list[ChatMessage]:
     """System rules + worked example (fixed prefix), then this question's sentences and question."""
-    user = prompt_text(prompts_dir, "question.txt").format(context=format_context(numbered), question=_one_line(question))
+    user = prompt_text(prompts_dir, "question.txt").format(
+        context=format_context(numbered), question=_one_line(question), language_name=LANGUAGE_NAMES[language]
+    )
     return [
         ChatMessage(role=MessageRole.SYSTEM, content=prompt_text(prompts_dir, "system.txt")),
         ChatMessage(role=MessageRole.USER, content=prompt_text(prompts_dir, "example_user.txt")),

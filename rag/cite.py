@@ -23,7 +23,49 @@ from .answer import MARKER, Numbered, strip_markers
 from .corpus import split_sentences
 from .models import Embedder
 from .schema import Citation
-from .text import numbers, stems
+from .text import EN_STOPWORDS, ID_STOPWORDS, numbers, stems, words
+
+# English names whose Indonesian form differs (general geography, not corpus-specific)
+NAME_GLOSSARY = {
+    "us": ("as", "amerika"), "usa": ("as", "amerika"), "america": ("amerika",), "american": ("amerika", "as"),
+    "united": ("amerika", "serikat"), "states": ("serikat",), "north": ("utara", "korut"), "south": ("selatan", "korsel"),
+    "korean": ("korea",), "russian": ("rusia",), "ukrainian": ("ukraina",), "chinese": ("china", "tiongkok"),
+    "china": ("tiongkok", "china", "cina"), "japan": ("jepang",), "japanese": ("jepang",), "france": ("prancis", "perancis"),
+    "germany": ("jerman",), "britain": ("inggris",), "british": ("inggris",), "uk": ("inggris",), "england": ("inggris",),
+    "netherlands": ("belanda",), "turkey": ("turki",), "egypt": ("mesir",), "saudi": ("saudi",), "philippines": ("filipina",),
+    "singapore": ("singapura",), "europe": ("eropa",), "european": ("eropa",), "moscow": ("moskow",),
+    "pyongyang": ("pyongyang",), "seoul": ("seoul",), "february": ("februari",), "august": ("agustus",),
+    "october": ("oktober",), "june": ("juni",), "july": ("juli",), "may": ("mei",), "march": ("maret",),
+    "january": ("januari",), "april": ("april",), "september": ("september",), "november": ("november",),
+    "december": ("desember",), "air": ("udara",), "force": ("angkatan",), "ministry": ("kementerian",),
+    "minister": ("menteri",), "president": ("presiden",), "agency": ("badan",), "intelligence": ("intelijen",),
+    "defense": ("pertahanan",), "defence": ("pertahanan",),
+}
+_NAME = re.compile(r"(?<![\w-])[A-Z][\w]*(?:-[\w]+)*")
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words that are not function words: the proper names a claim asserts."""
+    found = set()
+    for m in _NAME.finditer(text):
+        token = m.group().lower()
+        if token not in ID_STOPWORDS and token not in EN_STOPWORDS and len(token) > 1:
+            found.add(token)
+    return found
+
+
+def _name_known(name: str, vocabulary: set[str]) -> bool:
+    from difflib import SequenceMatcher
+
+    candidates = {name, *NAME_GLOSSARY.get(name, ())}
+    for c in candidates:
+        if c in vocabulary:
+            return True
+        if len(c) >= 4 and any(
+            abs(len(v) - len(c)) <= 2 and SequenceMatcher(None, c, v).ratio() >= 0.8 for v in vocabulary
+        ):
+            return True
+    return False
 
 
 class Claim(BaseModel):
@@ -46,6 +88,18 @@ class Checked(BaseModel):
 def split_claims(answer: str) -> list[Claim]:
     """Split an answer into claims, attaching markers that trail a full stop to that claim."""
     text = " ".join(answer.split())
+    _m = r"\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]"
+    if re.match(_m, text):
+        # "[1] claim one [2] claim two" (markers before their claims) -> "claim one [1]. claim two [2]."
+        parts = re.split(f"({_m})", text)
+        rewritten = []
+        for marker, body in zip(parts[1::2], parts[2::2]):
+            body = body.strip().rstrip(".;")
+            if body:
+                rewritten.append(f"{body} {marker}.")
+            elif rewritten:
+                rewritten[-1] = rewritten[-1][:-1] + marker + "."
+        text = " ".join(rewritten)
     # "claim. [2]" -> "claim [2]." so the marker stays with its claim
     text = re.sub(r"([.!?])\s*((?:\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]\s*)+)", lambda m: " " + m.group(2).strip() + m.group(1) + " ", text)
     claims = []
@@ -78,7 +132,9 @@ class CitationChecker:
         self.support_threshold = support_threshold
         self.overlap_threshold = overlap_threshold
 
-    def support_matrix(self, claims: Sequence[str], shown: Sequence[Numbered]) -> tuple[np.ndarray, np.ndarray]:
+    def support_matrix(
+        self, claims: Sequence[str], shown: Sequence[Numbered], question: str = ""
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(cosine, supported) matrices of shape (claims, shown sentences)."""
         if not claims or not shown:
             empty = np.zeros((len(claims), len(shown)))
@@ -89,21 +145,26 @@ class CitationChecker:
         ok = np.zeros_like(cos, dtype=bool)
         sent_stems = [set(stems(item.sentence.text)) for item in shown]
         allowed = [_allowed_numbers(item) for item in shown]
+        question_words = set(words(question))
+        vocab = [set(words(f"{item.sentence.text} {item.sentence.title} {item.sentence.outlet or ''}")) | question_words for item in shown]
         for i, claim in enumerate(claims):
             claim_numbers = numbers(claim)
             claim_stems = set(stems(claim))
+            claim_names = names(claim)
             for j in range(len(shown)):
                 if not claim_numbers <= allowed[j]:
+                    continue
+                if not all(_name_known(n, vocab[j]) for n in claim_names):
                     continue
                 overlap = len(claim_stems & sent_stems[j]) / max(1, len(claim_stems))
                 ok[i, j] = cos[i, j] >= self.support_threshold or overlap >= self.overlap_threshold
         return cos, ok
 
-    def check(self, answer: str, shown: Sequence[Numbered]) -> Checked:
+    def check(self, answer: str, shown: Sequence[Numbered], question: str = "") -> Checked:
         """Rewrite ``answer`` (markers numbered as in the prompt) into a checked, renumbered answer."""
         claims = split_claims(answer)
         by_n = {item.n: j for j, item in enumerate(shown)}
-        cos, ok = self.support_matrix([c.text for c in claims], shown)
+        cos, ok = self.support_matrix([c.text for c in claims], shown, question)
         citations: list[Citation] = []
         cited_index: dict[int, int] = {}  # shown position -> citation number
         kept: list[str] = []
@@ -142,3 +203,47 @@ class CitationChecker:
             body = body.rstrip(".!? ")
             kept.append(f"{body} {''.join(labels)}{end}")
         return Checked(text=" ".join(kept), citations=citations, removed=removed, moved=moved, dropped=dropped)
+
+
+_QUANTITY = re.compile(
+    r"(?<![\w.,-])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?:\s+(ribu|juta|miliar|triliun|thousand|million|billion))?\s+([^\W\d_]{3,})",
+    re.IGNORECASE,
+)
+
+
+def quantities(text: str) -> list[tuple[str, float, str]]:
+    """(unit stem, value, as written) for every "number unit" in ``text`` (e.g. "15.000 tentara")."""
+    found = []
+    for m in _QUANTITY.finditer(text):
+        unit = stems(m.group(3))
+        value = numbers(m.group(0).rsplit(" ", 1)[0])
+        if unit and value:
+            found.append((unit[0], max(value), m.group(0)))
+    return found
+
+
+def add_disagreements(checked: Checked, shown: Sequence[Numbered], note_templates: dict[str, str], language: str, limit: int = 2) -> Checked:
+    """When a cited figure ("10.000 tentara") differs from the same kind of figure in another shown
+    sentence ("15.000 tentara"), append that figure with its own citation, source and date."""
+    cited_keys = {(c.article_id, c.sentence_index) for c in checked.citations}
+    cited_figures = {(unit, value) for c in checked.citations for unit, value, _ in quantities(c.sentence)}
+    cited_units = {unit for unit, _ in cited_figures}
+    notes = []
+    citations = list(checked.citations)
+    for item in shown:
+        s = item.sentence
+        if (s.article_id, s.index) in cited_keys or len(notes) >= limit:
+            continue
+        for unit, value, written in quantities(s.text):
+            if unit in cited_units and (unit, value) not in cited_figures:
+                citations.append(
+                    Citation(article_id=s.article_id, sentence_index=s.index, sentence=s.text, title=s.title,
+                             outlet=s.outlet, published=s.published, score=1.0)
+                )
+                source = ", ".join(x for x in (s.outlet or s.title[:40], s.published.isoformat() if s.published else None) if x)
+                notes.append(note_templates[language].format(source=source, figure=written, n=len(citations)))
+                cited_figures.add((unit, value))
+                break
+    if not notes:
+        return checked
+    return checked.model_copy(update={"text": checked.text + " " + " ".join(notes), "citations": citations})

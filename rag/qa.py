@@ -9,13 +9,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 from .answer import NO_ANSWER, build_messages, condense_question, generate, is_refusal, number_sentences, prompt_text
-from .cite import CitationChecker
+from .cite import CitationChecker, add_disagreements
 from .corpus import load_corpus_report
-from .errors import QuestionError
+from .errors import BackendUnavailableError, QuestionError
 from .index import SentenceIndex
 from .models import get_embedder, get_llm, model_label
 from .retrieve import Retrieval, retrieve, with_neighbours
@@ -24,6 +25,31 @@ from .settings import Settings
 from .text import Language, detect_language
 
 History = Sequence[tuple[str, str]]
+
+
+@contextmanager
+def backend_errors(settings: Settings) -> Iterator[None]:
+    """Turn a failing or slow Ollama server into a ``BackendUnavailableError`` that names it."""
+    if settings.backend != "ollama":
+        yield
+        return
+    import httpx
+    import ollama
+
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise BackendUnavailableError(
+            f"Ollama at {settings.ollama_url} did not answer within {settings.ollama_timeout_s:g} s "
+            "(KUTIP_OLLAMA_TIMEOUT_S)."
+        ) from exc
+    except (httpx.HTTPError, ConnectionError) as exc:
+        raise BackendUnavailableError(
+            f"Lost the connection to Ollama at {settings.ollama_url} ({type(exc).__name__}); is 'ollama serve' running?"
+        ) from exc
+    except ollama.ResponseError as exc:
+        hint = f" Pull it with: ollama pull {settings.ollama_model}" if exc.status_code == 404 else ""
+        raise BackendUnavailableError(f"Ollama at {settings.ollama_url} answered: {exc.error}.{hint}") from exc
 
 
 def validate_question(question: Any, max_chars: int) -> str:
@@ -92,7 +118,8 @@ class QA:
         standalone = None
         search_question = question
         if history:
-            standalone = condense_question(self.llm(settings), settings.prompts_dir, question, list(history))
+            with backend_errors(settings):
+                standalone = condense_question(self.llm(settings), settings.prompts_dir, question, list(history))
             search_question = standalone
 
         found: Retrieval = retrieve(
@@ -106,20 +133,24 @@ class QA:
             return
 
         shown = number_sentences(with_neighbours(self.index, found.hits, settings.window))
-        messages = build_messages(settings.prompts_dir, shown, search_question)
+        messages = build_messages(settings.prompts_dir, shown, search_question, language)
         pieces: list[str] = []
-        for piece in generate(self.llm(settings), messages):
-            if timings.first_token_s is None:
-                timings.first_token_s = round(time.perf_counter() - started, 4)
-            pieces.append(piece)
-            yield piece
+        with backend_errors(settings):
+            for piece in generate(self.llm(settings), messages):
+                if timings.first_token_s is None:
+                    timings.first_token_s = round(time.perf_counter() - started, 4)
+                pieces.append(piece)
+                yield piece
         raw = "".join(pieces).strip()
 
         if not raw or raw.startswith(NO_ANSWER) or (is_refusal(raw) and not any(c.isdigit() for c in raw.split("[")[0])):
             timings.total_s = round(time.perf_counter() - started, 4)
             yield self.abstention(question, language, settings, timings, standalone)
             return
-        checked = self.checker.check(raw, shown)
+        checked = self.checker.check(raw, shown, search_question)
+        if checked.citations:
+            notes = {lang: prompt_text(settings.prompts_dir, f"disagree_{lang}.txt") for lang in ("id", "en")}
+            checked = add_disagreements(checked, shown, notes, language)
         timings.total_s = round(time.perf_counter() - started, 4)
         if not checked.citations:
             answer = self.abstention(question, language, settings, timings, standalone)

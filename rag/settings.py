@@ -60,9 +60,9 @@ class Settings(BaseSettings):
     collection: str = "kutip_sentences"
 
     # --- retrieval and answering
-    top_k: int = Field(8, ge=1, le=50, description="Sentences shown to the model.")
+    top_k: int = Field(5, ge=1, le=50, description="Sentences shown to the model.")
     candidates: int = Field(30, ge=5, description="Candidates fetched from each retriever before fusion.")
-    window: int = Field(1, ge=0, le=3, description="Neighbouring sentences shown as context around a hit.")
+    window: int = Field(0, ge=0, le=3, description="Neighbouring sentences shown as context around a hit.")
     rrf_k: int = 60
     bm25_weight_id: float = Field(1.0, ge=0, description="Weight of BM25 in fusion for Indonesian questions.")
     bm25_weight_en: float = Field(0.0, ge=0, description="Weight of BM25 in fusion for English questions.")

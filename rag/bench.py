@@ -1,0 +1,187 @@
+"""``kutip bench``: ingestion throughput, retrieval latency against corpus size, answer latency,
+peak memory — for kutip and for the plain llama-index peer, in one run. Prints a table, writes JSON.
+
+Generated corpora (``generate_corpus``): each article recombines 3–6 sentences drawn from the seed
+articles, with every number perturbed (±40%), a new id, a new headline built from a seed headline
+and a new stated date, so texts are new (embeddings are really computed) but read like the seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from .corpus import load_corpus
+from .index import SentenceIndex
+from .settings import Settings
+
+DAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
+BENCH_QUESTIONS = [
+    "Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?",
+    "How many containers did North Korea ship to Russia?",
+    "Berapa tentara yang dikirim Korea Utara ke Rusia?",
+    "What is the range of the Hwasong-11 missiles?",
+    "Siapa yang mengatakan pabrik itu satu-satunya pembuat rudal KN-23?",
+    "Through which port did North Korea send weapons to Russia?",
+    "Apa kompensasi Rusia untuk Korea Utara?",
+    "When did Kim Jong Un visit the munitions factories?",
+]
+
+
+def _perturb(text: str, rng: random.Random) -> str:
+    def swap(m: re.Match[str]) -> str:
+        raw = m.group()
+        value = int(raw.replace(".", ""))
+        new = max(1, int(value * rng.uniform(0.6, 1.4)))
+        return f"{new:,}".replace(",", ".") if "." in raw else str(new)
+
+    return re.sub(r"(?<![\w/-])\d{1,3}(?:\.\d{3})+(?![\w/])|(?<![\w/.,-])\d{2,4}(?![\w/.,])", swap, text)
+
+
+def generate_corpus(n: int, out: Path, seeds: Path, seed: int = 7) -> Path:
+    """Write ``n`` generated articles (``gen_00000.txt`` …) into ``out`` (see module docstring)."""
+    rng = random.Random(seed)
+    articles = load_corpus(seeds)
+    pool = [s.text for a in articles for s in a.sentences]
+    titles = [a.title for a in articles]
+    out.mkdir(parents=True, exist_ok=True)
+    start = date(2022, 1, 1)
+    for i in range(n):
+        day = start + timedelta(days=rng.randrange(0, 1200))
+        title = _perturb(rng.choice(titles), rng)
+        lines = [f"{title} ({i})", "",
+                 f"Jakarta, KABAR {'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[i % 26]} – Laporan ini diterbitkan {DAYS[day.weekday()]} ({day.day}/{day.month}/{day.year})."]
+        lines += [_perturb(rng.choice(pool), rng) for _ in range(rng.randint(3, 6))]
+        (out / f"gen_{i:05d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pct(values: list[float], p: float) -> float:
+    return round(float(sorted(values)[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]), 4)
+
+
+def bench_ingest(settings: Settings, corpus: Path) -> dict[str, Any]:
+    from .retrieve import retrieve
+
+    articles = load_corpus(corpus)
+    index = SentenceIndex(settings, rebuild=True)
+    started = time.perf_counter()
+    report = index.ingest(articles)
+    seconds = time.perf_counter() - started
+    sentences = sum(len(a.sentences) for a in articles)
+    latencies = []
+    for q in BENCH_QUESTIONS * 3:
+        t = time.perf_counter()
+        retrieve(index, q, settings)
+        latencies.append(time.perf_counter() - t)
+    disk = sum(p.stat().st_size for p in settings.data_dir.rglob("*") if p.is_file())
+    return {
+        "articles": len(articles), "sentences": sentences, "seconds": round(seconds, 2),
+        "articles_per_s": round(len(articles) / seconds, 2), "sentences_per_s": round(sentences / seconds, 1),
+        "retrieval_p50_ms": round(_pct(latencies, 50) * 1000, 1), "retrieval_p95_ms": round(_pct(latencies, 95) * 1000, 1),
+        "index_mb": round(disk / 1e6, 1), "written": len(report.added),
+    }
+
+
+def bench_answers(settings: Settings, n_questions: int) -> dict[str, Any]:
+    from .qa import QA
+
+    qa = QA(settings)
+    qa.ensure_index()
+    qa.ask(BENCH_QUESTIONS[0])  # warm-up: model load and the cached prompt prefix
+    first, total = [], []
+    for q in BENCH_QUESTIONS[1 : 1 + n_questions]:
+        answer = qa.ask(q)
+        total.append(answer.timings.total_s)
+        if answer.timings.first_token_s is not None:
+            first.append(answer.timings.first_token_s)
+    return {
+        "questions": len(total),
+        "first_token_p50_s": _pct(first, 50) if first else None, "first_token_p95_s": _pct(first, 95) if first else None,
+        "total_p50_s": _pct(total, 50), "total_p95_s": _pct(total, 95),
+    }
+
+
+def bench_peer(settings: Settings, corpus: Path, n_questions: int) -> dict[str, Any]:
+    from .peer import LlamaIndexPeer
+
+    peer = LlamaIndexPeer(settings, corpus_dir=corpus)
+    out: dict[str, Any] = {"articles": peer.n_documents, "ingest_seconds": round(peer.ingest_seconds, 2),
+                           "articles_per_s": round(peer.n_documents / peer.ingest_seconds, 2)}
+    if n_questions:
+        peer.ask(BENCH_QUESTIONS[0])
+        answers = [peer.ask(q) for q in BENCH_QUESTIONS[1 : 1 + n_questions]]
+        firsts = [a.first_token_s for a in answers if a.first_token_s is not None]
+        out.update({
+            "first_token_p50_s": _pct(firsts, 50) if firsts else None,
+            "total_p50_s": _pct([a.total_s for a in answers], 50), "total_p95_s": _pct([a.total_s for a in answers], 95),
+            "retrieval_p50_ms": round(_pct([a.retrieval_s for a in answers], 50) * 1000, 1),
+        })
+    return out
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="kutip-bench-"))
+    results: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "ingest": {}, "answers": {}, "peer": {}}
+    try:
+        sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
+        corpora = {"seeds": settings.corpus_dir}
+        for n in sizes:
+            corpora[f"generated-{n}"] = generate_corpus(n, work / f"gen{n}", settings.corpus_dir)
+        for name, corpus in corpora.items():
+            s = settings.model_copy(update={"data_dir": work / f"data-{name}", "corpus_dir": corpus})
+            results["ingest"][name] = bench_ingest(s, corpus)
+            print(f"ingest {name}: {results['ingest'][name]}", flush=True)
+        seeds_settings = settings.model_copy(update={"data_dir": work / "data-seeds"})
+        for model in ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"):
+            s = seeds_settings.model_copy(update={"llm": model})
+            results["answers"][model] = bench_answers(s, args.questions)
+            print(f"answers {model}: {results['answers'][model]}", flush=True)
+        peer_settings = seeds_settings.model_copy(update={"llm": "qwen2.5-coder-1.5b"})
+        results["peer"]["seeds"] = bench_peer(peer_settings, settings.corpus_dir, args.questions)
+        print(f"peer seeds: {results['peer']['seeds']}", flush=True)
+        results["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2))
+    print("\n" + render(results))
+    (out / "bench.md").write_text(render(results) + "\n")
+    return 0
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = ["| corpus | articles | sentences | ingest s | articles/s | sentences/s | retrieval p50 ms | p95 ms | index MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in results["ingest"].items():
+        lines.append(f"| {name} | {r['articles']} | {r['sentences']} | {r['seconds']} | {r['articles_per_s']} | "
+                     f"{r['sentences_per_s']} | {r['retrieval_p50_ms']} | {r['retrieval_p95_ms']} | {r['index_mb']} |")
+    lines += ["", "| system / model | first token p50 s | p95 s | total p50 s | total p95 s |", "|---|---|---|---|---|"]
+    for model, r in results["answers"].items():
+        lines.append(f"| kutip {model} | {r['first_token_p50_s']} | {r['first_token_p95_s']} | {r['total_p50_s']} | {r['total_p95_s']} |")
+    peer = results["peer"].get("seeds", {})
+    if peer.get("total_p50_s") is not None:
+        lines.append(f"| llama-index peer (1.5b) | {peer['first_token_p50_s']} | – | {peer['total_p50_s']} | {peer['total_p95_s']} |")
+        kutip = results["answers"].get("qwen2.5-coder-1.5b", {})
+        if kutip.get("first_token_p50_s") and peer.get("first_token_p50_s"):
+            lines.append(f"\nPeer / kutip time to first token (1.5b): {peer['first_token_p50_s'] / kutip['first_token_p50_s']:.1f}×")
+    if peer:
+        lines.append(f"\nPeer ingest of the seeds: {peer['ingest_seconds']} s ({peer['articles_per_s']} articles/s); "
+                     f"kutip: {results['ingest']['seeds']['seconds']} s.")
+    lines.append(f"\nPeak memory (RSS) of the whole run: {results.get('peak_rss_mb')} MB")
+    return "\n".join(lines)

@@ -1,0 +1,314 @@
+"""``kutip eval``: run the fixed question set, score answers, write report.json, report.md and plots.
+
+Metrics (each is a mean over the questions it applies to):
+- retrieval (answerable): recall@k = share of a question's gold sentences among the top k
+  retrieved; MRR = 1 / rank of the first gold sentence (0 if not in the top 10).
+- fact recall (answerable): every gold fact has an accepted spelling in the answer text.
+- language match (all): the answer (or abstention message) is in the question's language.
+- citation recall (answerable, answered): the answer cites all of the question's gold sentences.
+- citation precision (answered): share of citations that support their claim, judged
+  automatically: a citation counts when it is a gold sentence or contains a gold fact.
+- cited characters: characters of cited text per answered question (granularity).
+- abstention precision: share of abstentions that were on unanswerable questions; abstention
+  recall: share of unanswerable questions abstained; false-abstention rate: share of answerable
+  questions abstained.
+- speed: time to first token and total time per question, p50 and p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from .corpus import load_corpus
+from .evalset import Question, facts_found, load_questions, resolve_gold
+from .qa import QA
+from .retrieve import retrieve
+from .settings import Settings
+from .text import detect_language
+
+
+class Record(BaseModel):
+    """One question's outcome for one system."""
+
+    id: str
+    system: str
+    category: str
+    language: str
+    answerable: bool
+    question: str
+    answer: str
+    abstained: bool
+    cited_ids: list[str] = []
+    cited_texts: list[str] = []
+    gold_ids: list[str] = []
+    gold_ranks: list[int] = []  # rank (1-based) of each gold sentence in retrieval, 0 = not in top 10
+    fact_hit: bool | None = None
+    language_ok: bool = False
+    citation_hit: bool | None = None
+    citation_precision: float | None = None
+    cited_chars: int = 0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+    error: str | None = None
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def _supports(text: str, q: Question, gold_texts: list[str]) -> bool:
+    t = _norm(text)
+    return any(g and (g in t or t in g) for g in gold_texts) or any(
+        facts_found(t, [alternatives]) for alternatives in q.gold_facts
+    )
+
+
+def score_kutip(q: Question, qa: QA, articles: dict, settings: Settings) -> Record:
+    gold_ids = resolve_gold(q, articles) if q.answerable else []
+    gold_texts = [_norm(t.text) for t in q.gold_sentences]
+    rec = Record(id=q.id, system="kutip", category=q.category, language=q.language, answerable=q.answerable,
+                 question=q.question, answer="", abstained=False, gold_ids=gold_ids)
+    try:
+        answer = qa.ask(q.question, q.history or None)
+    except Exception as exc:  # noqa: BLE001 - an evaluation records failures instead of stopping
+        rec.error = f"{type(exc).__name__}: {exc}"
+        return rec
+    rec.answer, rec.abstained = answer.text, answer.abstained
+    rec.first_token_s, rec.total_s = answer.timings.first_token_s, answer.timings.total_s
+    rec.cited_ids = [f"{c.article_id}:{c.sentence_index}" for c in answer.citations]
+    rec.cited_texts = [c.sentence for c in answer.citations]
+    rec.cited_chars = sum(len(c.sentence) for c in answer.citations)
+    rec.language_ok = detect_language(answer.text) == q.language
+    if q.answerable:
+        found = retrieve(qa.index, answer.standalone_question or q.question, settings, top_k=10)
+        ranked = [h.sentence.id for h in found.hits]
+        rec.gold_ranks = [ranked.index(g) + 1 if g in ranked else 0 for g in gold_ids]
+        rec.fact_hit = (not answer.abstained) and facts_found(answer.text, q.gold_facts)
+        if not answer.abstained:
+            rec.citation_hit = bool(gold_ids) and set(gold_ids) <= set(rec.cited_ids)
+    if not answer.abstained and answer.citations:
+        rec.citation_precision = float(np.mean([_supports(c.sentence, q, gold_texts) for c in answer.citations])) if q.answerable else 0.0
+    return rec
+
+
+def score_peer(q: Question, peer: Any) -> Record:
+    from .answer import is_refusal
+
+    gold_texts = [_norm(t.text) for t in q.gold_sentences]
+    rec = Record(id=q.id, system="llama-index", category=q.category, language=q.language, answerable=q.answerable,
+                 question=q.question, answer="", abstained=False)
+    question = q.question if not q.history else " ".join([h[0] for h in q.history] + [q.question])
+    try:
+        answer = peer.ask(question)
+    except Exception as exc:  # noqa: BLE001
+        rec.error = f"{type(exc).__name__}: {exc}"
+        return rec
+    rec.answer = answer.text
+    rec.abstained = (not answer.text) or is_refusal(answer.text)
+    rec.first_token_s, rec.total_s = answer.first_token_s, answer.total_s
+    rec.cited_texts = [c.text for c in answer.citations]
+    rec.cited_chars = sum(len(c.text) for c in answer.citations)
+    rec.language_ok = detect_language(answer.text) == q.language
+    if q.answerable:
+        rec.fact_hit = (not rec.abstained) and facts_found(answer.text, q.gold_facts)
+        if not rec.abstained:
+            cited = " ".join(_norm(c.text) for c in answer.citations)
+            rec.citation_hit = bool(gold_texts) and all(g in cited for g in gold_texts)
+    if not rec.abstained and answer.citations:
+        rec.citation_precision = (
+            float(np.mean([any(g in _norm(c.text) for g in gold_texts) for c in answer.citations])) if q.answerable else 0.0
+        )
+    return rec
+
+
+def _mean(values: list[Any]) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(float(np.mean(values)), 3) if values else None
+
+
+def _pct(values: list[float | None], p: float) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(float(np.percentile(values, p)), 2) if values else None
+
+
+def metrics(records: list[Record]) -> dict[str, Any]:
+    """The metric table for one system over ``records`` (see the module docstring)."""
+    answerable = [r for r in records if r.answerable]
+    unanswerable = [r for r in records if not r.answerable]
+    answered = [r for r in records if not r.abstained and not r.error]
+    abstained = [r for r in records if r.abstained]
+    out: dict[str, Any] = {"questions": len(records), "errors": sum(1 for r in records if r.error)}
+    with_ranks = [r for r in answerable if r.gold_ranks]
+    if with_ranks:
+        for k in (1, 5, 10):
+            out[f"recall@{k}"] = _mean([np.mean([0 < x <= k for x in r.gold_ranks]) for r in with_ranks])
+        out["mrr"] = _mean([1.0 / min(x for x in r.gold_ranks if x) if any(r.gold_ranks) else 0.0 for r in with_ranks])
+    out["fact_recall"] = _mean([r.fact_hit for r in answerable])
+    out["language_match"] = _mean([r.language_ok for r in records])
+    out["citation_recall"] = _mean([r.citation_hit for r in answerable if not r.abstained])
+    out["citation_precision"] = _mean([r.citation_precision for r in answered])
+    out["cited_chars_per_answer"] = round(float(np.mean([r.cited_chars for r in answered])), 1) if answered else None
+    out["abstention_precision"] = _mean([not r.answerable for r in abstained])
+    out["abstention_recall"] = _mean([r.abstained for r in unanswerable])
+    out["false_abstention_rate"] = _mean([r.abstained for r in answerable])
+    out["first_token_p50_s"] = _pct([r.first_token_s for r in records], 50)
+    out["first_token_p95_s"] = _pct([r.first_token_s for r in records], 95)
+    out["total_p50_s"] = _pct([r.total_s for r in records], 50)
+    out["total_p95_s"] = _pct([r.total_s for r in records], 95)
+    return out
+
+
+def breakdown(records: list[Record], key: str) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        groups[getattr(r, key)].append(r)
+    return {k: metrics(v) for k, v in sorted(groups.items())}
+
+
+MAIN_METRICS = ["recall@5", "fact_recall", "citation_recall", "citation_precision", "abstention_recall",
+                "false_abstention_rate", "cited_chars_per_answer", "first_token_p50_s", "total_p50_s", "total_p95_s"]
+
+
+def markdown_table(columns: dict[str, dict[str, Any]], rows: list[str]) -> str:
+    names = list(columns)
+    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for row in rows:
+        cells = []
+        for name in names:
+            value = columns[name].get(row)
+            cells.append("–" if value is None else f"{value}")
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+    for key in ("category", "language"):
+        fig, ax = plt.subplots(figsize=(9, 4))
+        systems = list(report["systems"])
+        groups = sorted({g for s in systems for g in report["systems"][s][f"by_{key}"]})
+        width = 0.8 / (2 * len(systems))
+        for si, system in enumerate(systems):
+            data = report["systems"][system][f"by_{key}"]
+            for mi, metric in enumerate(("fact_recall", "citation_recall")):
+                values = [(data.get(g, {}).get(metric) or 0) for g in groups]
+                pos = np.arange(len(groups)) + (si * 2 + mi) * width
+                ax.bar(pos, values, width, label=f"{system} {metric}")
+        ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2)
+        ax.set_xticklabels(groups, rotation=20)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"Fact and citation recall per {key}")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        name = f"by_{key}.png"
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        files.append(name)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for system, recs in report["records"].items():
+        totals = [r["total_s"] for r in recs if r["total_s"]]
+        if totals:
+            ax.hist(totals, bins=20, alpha=0.6, label=f"{system} total")
+        firsts = [r["first_token_s"] for r in recs if r["first_token_s"]]
+        if firsts:
+            ax.hist(firsts, bins=20, alpha=0.6, label=f"{system} first token")
+    ax.set_xlabel("seconds")
+    ax.set_title("Latency distribution")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=110)
+    plt.close(fig)
+    files.append("latency.png")
+    return files
+
+
+def run(settings: Settings, questions: list[Question], *, compare: bool = False, progress: Any = None) -> dict[str, Any]:
+    """Evaluate kutip (and the llama-index peer with ``compare``) on ``questions``."""
+    articles = {a.id: a for a in load_corpus(settings.corpus_dir)}
+    qa = QA(settings)
+    qa.ensure_index()
+    qa.llm()  # load before timing
+    records: dict[str, list[Record]] = {"kutip": []}
+    for q in questions:
+        records["kutip"].append(score_kutip(q, qa, articles, settings))
+        if progress:
+            progress("kutip", q)
+    if compare:
+        from .peer import LlamaIndexPeer
+
+        peer = LlamaIndexPeer(settings)
+        records["llama-index"] = []
+        for q in questions:
+            records["llama-index"].append(score_peer(q, peer))
+            if progress:
+                progress("llama-index", q)
+    systems = {
+        name: {"overall": metrics(recs), "by_category": breakdown(recs, "category"), "by_language": breakdown(recs, "language")}
+        for name, recs in records.items()
+    }
+    return {
+        "model": settings.llm if settings.backend == "llamacpp" else settings.ollama_model,
+        "backend": settings.backend,
+        "questions": len(questions),
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "systems": systems,
+        "records": {name: [r.model_dump() for r in recs] for name, recs in records.items()},
+    }
+
+
+def write_report(report: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    plots = plot(report, out)
+    overall = {name: s["overall"] for name, s in report["systems"].items()}
+    lines = [
+        f"# kutip evaluation — {report['backend']}:{report['model']}, {report['questions']} questions ({report['created']})",
+        "",
+        markdown_table(overall, ["questions", "errors", "recall@1", "recall@5", "recall@10", "mrr", *MAIN_METRICS[1:], "language_match", "abstention_precision", "first_token_p95_s"]),
+        "",
+        "## By category (kutip)",
+        "",
+        markdown_table(report["systems"]["kutip"]["by_category"], MAIN_METRICS),
+        "",
+        "## By language (kutip)",
+        "",
+        markdown_table(report["systems"]["kutip"]["by_language"], MAIN_METRICS),
+        "",
+        "## Metric definitions",
+        "",
+        __doc__.split("Metrics (each is a mean over the questions it applies to):")[1].strip(),
+        "",
+        *[f"![{p}]({p})" for p in plots],
+    ]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import Progress
+
+    questions = load_questions(Path(args.questions), args.split)
+    if args.limit:
+        questions = questions[: args.limit]
+    total = len(questions) * (2 if args.compare else 1)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("evaluating", total=total)
+        report = run(settings, questions, compare=args.compare, progress=lambda system, q: bar.update(task, advance=1, description=f"{system} {q.id}"))
+    out = Path(args.out)
+    write_report(report, out)
+    overall = {name: s["overall"] for name, s in report["systems"].items()}
+    print(markdown_table(overall, ["questions", "recall@5", "mrr", *MAIN_METRICS[1:], "language_match"]))
+    print(f"\nreport: {out / 'report.md'}")
+    return 0
