@@ -2,8 +2,10 @@
 
 A claim (one sentence of the answer) is supported by a shown sentence when
 1. every number in the claim appears in the sentence (or its article's date), compared across
-   notations (``10.000`` = ``10,000`` = ``10000``; ``6 juta`` = ``6 million``), and
-2. the two mean the same thing: multilingual e5 cosine ≥ ``support_threshold`` (works across
+   notations (``10.000`` = ``10,000`` = ``10000``; ``6 juta`` = ``6 million``),
+2. every proper name in the claim appears (fuzzily, or through a small English–Indonesian
+   geography glossary) in the shown sentences or the question — no names from nowhere, and
+3. the two mean the same thing: multilingual e5 cosine ≥ ``support_threshold`` (works across
    Indonesian and English), or at least half of the claim's stemmed content words are in the
    sentence (same-language paraphrase).
 Markers naming unsupported sentences move to the best supporting shown sentence, or are dropped;
@@ -145,16 +147,17 @@ class CitationChecker:
         ok = np.zeros_like(cos, dtype=bool)
         sent_stems = [set(stems(item.sentence.text)) for item in shown]
         allowed = [_allowed_numbers(item) for item in shown]
-        question_words = set(words(question))
-        vocab = [set(words(f"{item.sentence.text} {item.sentence.title} {item.sentence.outlet or ''}")) | question_words for item in shown]
+        # names must come from the shown sentences or the question, never from nowhere
+        context_words = set(words(question)).union(
+            *(words(f"{item.sentence.text} {item.sentence.title} {item.sentence.outlet or ''}") for item in shown)
+        )
         for i, claim in enumerate(claims):
             claim_numbers = numbers(claim)
             claim_stems = set(stems(claim))
-            claim_names = names(claim)
+            if not all(_name_known(n, context_words) for n in names(claim)):
+                continue  # a name from nowhere: no shown sentence supports this claim
             for j in range(len(shown)):
                 if not claim_numbers <= allowed[j]:
-                    continue
-                if not all(_name_known(n, vocab[j]) for n in claim_names):
                     continue
                 overlap = len(claim_stems & sent_stems[j]) / max(1, len(claim_stems))
                 ok[i, j] = cos[i, j] >= self.support_threshold or overlap >= self.overlap_threshold

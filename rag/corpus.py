@@ -155,7 +155,7 @@ _SECTION_LABELS = {
     "news", "berita", "world", "opini", "hukum", "militer", "global", "asia",
 }
 _LOGO = re.compile(r"^logo\s+(.{2,60})$", re.IGNORECASE)
-_IMAGE_CREDIT = re.compile(r"\s*\((?:image|foto|photo|gambar)\s*(?:from|:)[^)]*\)\s*$", re.IGNORECASE)
+_IMAGE_CREDIT_START = re.compile(r"\s*\((?:image|foto|photo|gambar)\s*(?:from|:)", re.IGNORECASE)
 _LEADING_BYLINE = re.compile(r"^" + _BYLINE + r"\s+")
 _TRAILING_BYLINE = re.compile(r"\s+" + _BYLINE + r"$")
 _VIDEO_TAIL = re.compile(r"\s*tonton video di bawah ini\b.*$", re.IGNORECASE)
@@ -177,6 +177,16 @@ def _is_heading(line: str) -> bool:
         return False
     capitalised = sum(1 for w in words if w[:1].isupper() or w[:1].isdigit())
     return capitalised >= max(1, (len(words) + 1) // 2)
+
+
+def _drop_image_credit(line: str) -> str:
+    """The line without a trailing ``(foto: …)`` / ``(image from …)`` credit, in linear time
+    (a single ``…[^)]*\\)\\s*$`` regex took minutes on a long line of repeated ``(foto:``)."""
+    close = line.rfind(")")
+    if close < 0 or line[close + 1 :].strip():
+        return line
+    m = _IMAGE_CREDIT_START.search(line, line.rfind(")", 0, close) + 1)
+    return line[: m.start()] if m else line
 
 
 def _norm_line(line: str) -> str:
@@ -211,7 +221,7 @@ def _clean(raw: str) -> _Cleaned:
             continue
         if not kept and line.lower() in _SECTION_LABELS:
             continue
-        kept.append(_IMAGE_CREDIT.sub("", line).strip())
+        kept.append(_drop_image_credit(line).strip())
 
     # A headline: the first line when it reads as one, or any line repeated near the top.
     title: str | None = None
@@ -299,6 +309,15 @@ _OPEN_QUOTES = "“‘«"
 _CLOSE_QUOTES = "”’»"
 _CLOSERS = "\"'”’»)]"
 _BOUNDARY = re.compile(r"[.!?…]+")
+_NON_SPACE = re.compile(r"\S")
+
+
+def _token_before(paragraph: str, start: int, stop: int) -> str:
+    """The run of word characters and dots that ends at ``stop`` (not before ``start``)."""
+    i = stop
+    while i > start and (paragraph[i - 1].isalnum() or paragraph[i - 1] in "._"):
+        i -= 1
+    return paragraph[i:stop]
 
 
 def _quote_depths(paragraph: str) -> list[int] | None:
@@ -332,15 +351,15 @@ def split_sentences(paragraph: str) -> list[tuple[int, int]]:
         end = m.end()
         while end < len(paragraph) and paragraph[end] in _CLOSERS:
             end += 1
-        rest = paragraph[end:]
-        if not rest[:1].isspace():
+        # no slicing of the rest of the paragraph here: that made long lines quadratic
+        if not paragraph[end : end + 1].isspace():
             continue  # "10.000", "6,7", "A.S.", "Rp.5" and "...)" mid-token never end a sentence
-        following = rest.lstrip()
-        if not following or not (following[0].isupper() or following[0].isdigit() or following[0] in "\"“‘(«["):
+        nxt = _NON_SPACE.search(paragraph, end)
+        following = nxt.group() if nxt else ""
+        if not following or not (following.isupper() or following.isdigit() or following in "\"“‘(«["):
             continue
         if m.group().startswith(".") and len(m.group()) == 1:
-            word = re.search(r"([\w.]+)$", paragraph[start : m.start()])
-            token = word.group(1).lower() if word else ""
+            token = _token_before(paragraph, start, m.start()).lower()
             if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or re.fullmatch(r"(?:\w\.)+\w", token):
                 continue
         if depths is not None and depths[end] > 0:

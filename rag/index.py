@@ -197,7 +197,17 @@ class SentenceIndex:
         return self.settings.chroma_url or str(self.settings.chroma_dir)
 
     def _unavailable(self, exc: Exception) -> BackendUnavailableError:
-        return BackendUnavailableError(f"The index at {self.where} cannot be used right now: {type(exc).__name__}: {exc}")
+        hint = " Is the Chroma server running (chroma run --path DIR --port PORT)?" if self.settings.chroma_url else ""
+        return BackendUnavailableError(
+            f"The index at {self.where} cannot be used right now: {type(exc).__name__}: {str(exc).rstrip('.')}.{hint}"
+        )
+
+    def _chroma(self, method: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Call a Chroma method; any failure (server gone, disk error) becomes ``BackendUnavailableError``."""
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - chromadb/httpx raise many kinds
+            raise self._unavailable(exc) from exc
 
     def _drop(self) -> None:
         """Drop both collections and the BM25 files."""
@@ -249,7 +259,7 @@ class SentenceIndex:
 
     def article_text(self, article_id: str) -> str | None:
         """The clean text of an indexed article (sentence offsets refer to it)."""
-        got = self.manifest.get(ids=[article_id], include=["documents"])
+        got = self._chroma(self.manifest.get, ids=[article_id], include=["documents"])
         return got["documents"][0] if got["ids"] else None
 
     def fingerprint(self) -> str:
@@ -257,7 +267,7 @@ class SentenceIndex:
         return hashlib.sha256(json.dumps(items).encode()).hexdigest()[:16]
 
     def count(self) -> int:
-        return self.sentences.count()
+        return self._chroma(self.sentences.count)
 
     # ------------------------------------------------------------------ writing
 
@@ -399,12 +409,12 @@ class SentenceIndex:
         return {s.id: s for s in self._rows_to_sentences(got["ids"], got["documents"], got["metadatas"])}
 
     def article_sentences(self, article_id: str) -> list[StoredSentence]:
-        got = self.sentences.get(where={"article_id": article_id}, include=["documents", "metadatas"])
+        got = self._chroma(self.sentences.get, where={"article_id": article_id}, include=["documents", "metadatas"])
         return sorted(self._rows_to_sentences(got["ids"], got["documents"], got["metadatas"]), key=lambda s: s.index)
 
     def spans(self, article_id: str) -> list[tuple[int, int, int]]:
         """(sentence index, start, end) offsets into the article's clean text."""
-        got = self.sentences.get(where={"article_id": article_id}, include=["metadatas"])
+        got = self._chroma(self.sentences.get, where={"article_id": article_id}, include=["metadatas"])
         return sorted((int(m["sentence_index"]), int(m["start"]), int(m["end"])) for m in got["metadatas"])
 
     def dense(self, vector: np.ndarray, n: int, article_ids: list[str] | None = None) -> list[tuple[StoredSentence, float]]:
@@ -425,7 +435,7 @@ class SentenceIndex:
         return [(s, sims[s.id]) for s in self._rows_to_sentences(ids, docs, metas)]
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        got = self.sentences.get(ids=ids, include=["embeddings"])
+        got = self._chroma(self.sentences.get, ids=ids, include=["embeddings"])
         return {sid: np.asarray(vec, dtype=np.float32) for sid, vec in zip(got["ids"], got["embeddings"])}
 
     # ------------------------------------------------------------------ BM25
@@ -453,7 +463,7 @@ class SentenceIndex:
             corpus: list[list[str]] = []
             total = self.count()
             for offset in range(0, total, 5000):
-                got = self.sentences.get(include=["documents", "metadatas"], limit=5000, offset=offset)
+                got = self._chroma(self.sentences.get, include=["documents", "metadatas"], limit=5000, offset=offset)
                 for sid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                     record = complete.get(str(meta.get("article_id")))
                     if record and record.sha256 == meta.get("article_sha256"):

@@ -211,9 +211,14 @@ class E5Embedding(BaseEmbedding):
 # ----------------------------------------------------------------------------- LLMs
 
 
+def _neutral(text: str) -> str:
+    """Article or question text can never open or close a ChatML turn: ``<|`` becomes ``<\u200b|``."""
+    return text.replace("<|", "<\u200b|").replace("|>", "|\u200b>")
+
+
 def chatml(messages: Sequence[ChatMessage]) -> str:
     """Qwen2.5's ChatML template, ending with the open assistant turn."""
-    parts = [f"<|im_start|>{m.role.value}\n{m.content or ''}<|im_end|>\n" for m in messages]
+    parts = [f"<|im_start|>{m.role.value}\n{_neutral(m.content or '')}<|im_end|>\n" for m in messages]
     return "".join(parts) + "<|im_start|>assistant\n"
 
 

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     threads: int = Field(2, ge=1, description="llama.cpp threads.")
     context_window: int = Field(4096, ge=512)
     max_new_tokens: int = Field(200, ge=16)
-    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy: reproducible answers.")
 
     # --- Ollama (remote or local server)
     ollama_url: str = "http://127.0.0.1:11434"
@@ -60,14 +60,14 @@ class Settings(BaseSettings):
     collection: str = "kutip_sentences"
 
     # --- retrieval and answering
-    top_k: int = Field(5, ge=1, le=50, description="Sentences shown to the model.")
+    top_k: int = Field(4, ge=1, le=50, description="Sentences shown to the model.")
     candidates: int = Field(30, ge=5, description="Candidates fetched from each retriever before fusion.")
     window: int = Field(0, ge=0, le=3, description="Neighbouring sentences shown as context around a hit.")
     rrf_k: int = 60
-    bm25_weight_id: float = Field(1.0, ge=0, description="Weight of BM25 in fusion for Indonesian questions.")
+    bm25_weight_id: float = Field(0.5, ge=0, description="Weight of BM25 in fusion for Indonesian questions.")
     bm25_weight_en: float = Field(0.0, ge=0, description="Weight of BM25 in fusion for English questions.")
     abstain_threshold: float = Field(
-        0.83, description="Top dense cosine below which kutip abstains without calling the model."
+        0.827, description="Top dense cosine below which kutip abstains without calling the model."
     )
     support_threshold: float = Field(
         0.80, description="Claim-to-sentence cosine at which a sentence is taken to support a claim."

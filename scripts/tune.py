@@ -94,7 +94,12 @@ def tune_support(index, settings, questions, articles) -> dict:
                 if n not in by_n:
                     continue
                 sentence = by_n[n].sentence
-                label = sentence.id in gold_ids or any(facts_found(sentence.text, [alts]) for alts in q.gold_facts)
+                if "NO_ANSWER" in claim.text:
+                    continue
+                # supported = the claim states a gold fact and the sentence is one that states it
+                claim_fact = any(facts_found(claim.text, [alts]) for alts in q.gold_facts)
+                sentence_fact = sentence.id in gold_ids or any(facts_found(sentence.text, [alts]) for alts in q.gold_facts)
+                label = claim_fact and sentence_fact
                 cos = float(embedder.queries([claim.text])[0] @ embedder.passages([sentence.text])[0])
                 numbers_ok = numbers(claim.text) <= numbers(sentence.text)
                 pairs.append({"q": q.id, "claim": claim.text, "sentence": sentence.id, "cos": round(cos, 4),
@@ -117,6 +122,7 @@ def main() -> int:
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--out", default=str(ROOT / "eval" / "tuning.json"))
     parser.add_argument("--skip-support", action="store_true")
+    parser.add_argument("--support-only", action="store_true")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="kutip-tune-"))
     try:
@@ -127,15 +133,21 @@ def main() -> int:
         index.ingest(articles_list)
         dev = load_questions(split="dev")
         result = {"model": args.model, "dev_questions": len(dev)}
-        result["bm25"] = tune_bm25(index, settings, dev, articles)
-        print("BM25 weight:", result["bm25"]["best"])
-        settings = settings.model_copy(update={"bm25_weight_id": result["bm25"]["best"]["id"], "bm25_weight_en": result["bm25"]["best"]["en"]})
-        result["abstain"] = tune_abstain(index, settings, dev)
-        print("abstain threshold:", result["abstain"]["threshold"], "unanswerable abstained:", result["abstain"]["unanswerable_abstained"])
-        print("  answerable top cosines:", result["abstain"]["answerable"])
-        print("  unanswerable top cosines:", result["abstain"]["unanswerable"])
+        if args.support_only and Path(args.out).is_file():
+            result = json.loads(Path(args.out).read_text())
+        else:
+            result["bm25"] = tune_bm25(index, settings, dev, articles)
+            print("BM25 weight:", result["bm25"]["best"], flush=True)
+            result["abstain"] = tune_abstain(index, settings.model_copy(update={
+                "bm25_weight_id": result["bm25"]["best"]["id"], "bm25_weight_en": result["bm25"]["best"]["en"]}), dev)
+            print("abstain threshold:", result["abstain"]["threshold"], "unanswerable abstained:", result["abstain"]["unanswerable_abstained"])
+            print("  answerable top cosines:", result["abstain"]["answerable"])
+            print("  unanswerable top cosines:", result["abstain"]["unanswerable"], flush=True)
+        settings = settings.model_copy(update={
+            "bm25_weight_id": result["bm25"]["best"]["id"], "bm25_weight_en": result["bm25"]["best"]["en"]})
         if not args.skip_support:
             result["support"] = tune_support(index, settings, dev, articles)
+            result["support_model"] = args.model
             print("support threshold:", result["support"]["threshold"], "F1", result["support"]["f1"],
                   f"({result['support']['positives']} supporting / {result['support']['negatives']} not)")
         Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
