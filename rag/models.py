@@ -348,7 +348,7 @@ _LLM_CACHE_LOCK = threading.Lock()
 def get_llm(settings: Settings) -> LLM:
     """The LLM the settings name, built once per process and shared."""
     if settings.backend == "ollama":
-        key: tuple[str, ...] = ("ollama", settings.ollama_url, settings.ollama_model)
+        key: tuple[str, ...] = ("ollama", settings.ollama_url, settings.ollama_model, str(settings.ollama_timeout_s))
     else:
         key = ("llamacpp", settings.llm, str(settings.threads), str(settings.context_window))
     with _LLM_CACHE_LOCK:

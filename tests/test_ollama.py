@@ -39,7 +39,7 @@ def _free_port() -> int:
 def test_ask_through_ollama(standin, seeded_dir):
     settings = make_settings(seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model=MODEL)
     qa = QA(settings)
-    items = list(qa.stream("How many KN-23 missiles did Russia fire in 2024?"))
+    items = list(qa.stream("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?"))
     answer = items[-1]
     assert isinstance(answer, Answer) and len(items) > 2  # streamed pieces, then the answer
     assert answer.model == f"ollama:{MODEL}"

@@ -170,7 +170,7 @@ def test_injected_instructions_in_an_article_change_nothing(tmp_path, articles):
 def test_cli_ask_json_prints_only_the_answer(fast_settings):
     env = {"KUTIP_DATA_DIR": str(fast_settings.data_dir), "KUTIP_LLM": FAST_MODEL, "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "--json", "How many KN-23 missiles did Russia fire in 2024?"],
+        [sys.executable, "-m", "rag.cli", "ask", "--json", "Berapa jangkauan rudal Hwasong-11?"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
