@@ -1,0 +1,430 @@
+"""kutip's chat UI (Gradio Blocks): streamed answers, clickable citations, the cited sentence in
+its article, corpus upload, settings.
+
+- ``build_app(qa)`` builds the Blocks over one ``QA`` (the only shared object: one index, one
+  model per name); each browser session's conversation lives in ``gr.State``.
+- ``serve(app, settings, ...)`` launches it with kutip's CSS, auth and bind address.
+- ``launch(settings, host, port)`` is what ``kutip ui`` calls.
+
+Answering runs in one queue (``concurrency_id="llm"``, limit 1) because a llama.cpp context is not
+thread-safe; a waiting user sees the queue position on the chat. Uploads run in their own queue.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, get_args
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import gradio as gr  # noqa: E402
+
+from rag.errors import KutipError  # noqa: E402
+from rag.models import ollama_models  # noqa: E402
+from rag.qa import QA  # noqa: E402
+from rag.schema import Answer  # noqa: E402
+from rag.settings import LlmName, Settings  # noqa: E402
+
+from .render import (  # noqa: E402
+    CORPUS_HEADERS,
+    EMPTY_ARTICLE,
+    EMPTY_SOURCES,
+    Session,
+    Turn,
+    article_html,
+    chat_messages,
+    corpus_rows,
+    esc,
+    sources_html,
+    timings_text,
+)
+from .uploads import UploadResult, process_uploads  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+CSS = (HERE / "style.css").read_text(encoding="utf-8")
+SOURCES_JS = (HERE / "sources.js").read_text(encoding="utf-8")
+ARTICLE_JS = (HERE / "article.js").read_text(encoding="utf-8")
+
+EMBEDDED_MODELS: list[tuple[str, str]] = [
+    ("Qwen2.5-Coder 1.5B — embedded (default)", "qwen2.5-coder-1.5b"),
+    ("Qwen2.5-Coder 0.5B — embedded (fast)", "qwen2.5-coder-0.5b"),
+]
+EXAMPLES = [
+    "Berapa kontainer senjata yang dikirim Korea Utara ke Rusia?",
+    "Di kota mana pabrik rudal KN-23 Korea Utara berada?",
+    "How many KN-23 missiles did Russia fire in 2024?",
+    "How many North Korean soldiers were sent to Russia?",
+]
+PLACEHOLDER = "Ask about the articles — Indonesian or English. Enter sends."
+BUSY_PLACEHOLDER = "Answering… (your next question can be sent when this one is done)"
+FOCUS_JS = "() => { const t = document.querySelector('#kutip-question textarea'); if (t) t.focus(); }"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def model_choices(settings: Settings) -> list[tuple[str, str]]:
+    """Embedded models, then the models of the Ollama server at ``ollama_url`` if one answers."""
+    choices = list(EMBEDDED_MODELS)
+    names = ollama_models(settings.ollama_url)
+    if settings.backend == "ollama" and settings.ollama_model not in names:
+        names = [settings.ollama_model, *names]
+    choices += [(f"{name} — Ollama at {settings.ollama_url}", f"ollama:{name}") for name in names]
+    return choices
+
+
+def default_model(settings: Settings) -> str:
+    return f"ollama:{settings.ollama_model}" if settings.backend == "ollama" else settings.llm
+
+
+def overrides_for(model: str | None, top_k: Any, settings: Settings) -> dict[str, Any]:
+    """The ``QA.stream`` overrides for the Settings tab's choices (unknown values: defaults)."""
+    overrides: dict[str, Any] = {}
+    try:
+        overrides["top_k"] = max(1, min(50, int(top_k)))
+    except (TypeError, ValueError):
+        pass
+    model = (model or "").strip()
+    if model.startswith("ollama:") and len(model) > len("ollama:"):
+        overrides.update(backend="ollama", ollama_model=model[len("ollama:") :])
+    elif model in get_args(LlmName):
+        overrides.update(backend="llamacpp", llm=model)
+    return overrides
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def upload_log_html(results: list[UploadResult], pending: int = 0) -> str:
+    icons = {"added": "✓", "duplicate": "=", "rejected": "✗"}
+    items = "".join(
+        f'<li class="{r.status}"><strong>{icons[r.status]} {esc(r.name)}</strong>: {esc(r.message)}</li>' for r in results
+    )
+    counts = {s: sum(1 for r in results if r.status == s) for s in icons}
+    summary = f"{counts['added']} added, {counts['duplicate']} already present, {counts['rejected']} rejected"
+    if pending:
+        summary += f"; {pending} still to check"
+    return f'<div class="kutip-upload-log"><p>{esc(summary)}</p><ul>{items}</ul></div>'
+
+
+# ----------------------------------------------------------------------------- the app
+
+
+def build_app(qa: QA) -> gr.Blocks:
+    """The chat UI over ``qa`` (launch it with ``serve``)."""
+    settings = qa.settings
+
+    def corpus_summary() -> str:
+        records = qa.index.complete_articles()
+        sentences = sum(r.n_sentences for r in records.values())
+        return f'<p class="kutip-corpus-summary">{len(records)} articles · {sentences} sentences indexed · new files are saved in <code>{esc(settings.corpus_dir)}</code></p>'
+
+    def corpus_table() -> tuple[Any, str]:
+        return gr.Dataframe(value=corpus_rows(qa.index.complete_articles()), headers=CORPUS_HEADERS), corpus_summary()
+
+    def article_view(session: Session, turn: int, n: int, *, focus: bool) -> str:
+        citation = session.citation(turn, n)
+        if citation is None:
+            return EMPTY_ARTICLE
+        answer = session.turns[turn].answer
+        assert answer is not None
+        record = qa.index.records().get(citation.article_id)
+        text = qa.index.article_text(citation.article_id) if record else None
+        spans = qa.index.spans(citation.article_id) if record else []
+        cited = [c.sentence_index for c in answer.citations if c.article_id == citation.article_id]
+        return article_html(record, text, spans, cited, citation.sentence_index, focus=focus, label=f"[{n}]")
+
+    # --- chat events
+
+    def accept(question: str, session: Session) -> tuple[Any, Any, str]:
+        """Show the question and a placeholder at once (no queue), then ``respond`` runs in the queue."""
+        question = (question or "").strip()
+        if not question:
+            raise gr.Error("Type a question first.", duration=4, print_exception=False)
+        shown = Session(turns=[*(session or Session()).turns, Turn(question=question)])
+        return chat_messages(shown), gr.Textbox(value="", interactive=False, placeholder=BUSY_PLACEHOLDER), question
+
+    def respond(question: str, model: str, top_k: float, session: Session | None) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer into the chat; the final answer replaces the preview, with its sources."""
+        session = session if isinstance(session, Session) else Session()
+        history = session.history()
+        turn = Turn(question=(question or "").strip() or (question or ""))
+        session.turns.append(turn)
+        index = len(session.turns) - 1
+        skip = gr.skip()
+        yield chat_messages(session), session, skip, skip, skip
+        try:
+            for item in qa.stream(question, history or None, **overrides_for(model, top_k, settings)):
+                if isinstance(item, Answer):
+                    turn.answer = item
+                else:
+                    turn.preview += item
+                    yield chat_messages(session), session, skip, skip, skip
+        except KutipError as exc:  # QuestionError, BackendUnavailableError, ...: the user can act on these
+            turn.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - never a traceback in the chat; the app keeps running
+            traceback.print_exc(file=sys.stderr)
+            turn.error = f"Something went wrong while answering ({type(exc).__name__}: {exc}). The app is still running; please try again."
+        answer = turn.answer
+        if answer is None:
+            if turn.error is None:
+                turn.error = "No answer was produced; please try again."
+            yield chat_messages(session), session, skip, skip, ""
+            return
+        if answer.abstained or not answer.citations:
+            article = '<div class="kutip-article kutip-empty"><p>No article to show: the indexed articles do not answer this question.</p></div>'
+            yield chat_messages(session), session, sources_html(session, index), article, timings_text(answer)
+            return
+        yield (
+            chat_messages(session),
+            session,
+            sources_html(session, index, 1),
+            article_view(session, index, 1, focus=False),
+            timings_text(answer),
+        )
+
+    def select_source(session: Session, evt: gr.EventData) -> tuple[str, str]:
+        data = evt._data if isinstance(getattr(evt, "_data", None), dict) else {}
+        try:
+            turn, n = int(data.get("turn", -1)), int(data.get("n", 0))
+        except (TypeError, ValueError):
+            return gr.skip(), gr.skip()
+        session = session if isinstance(session, Session) else Session()
+        if session.citation(turn, n) is None:
+            return gr.skip(), gr.skip()
+        return sources_html(session, turn, n), article_view(session, turn, n, focus=bool(data.get("focus")))
+
+    def pick_example(evt: gr.SelectData) -> str:
+        value = evt.value
+        return str(value.get("text", "") if isinstance(value, dict) else value or "")
+
+    def new_conversation() -> tuple[Any, ...]:
+        return Session(), [], EMPTY_SOURCES, EMPTY_ARTICLE, ""
+
+    # --- corpus events
+
+    def add_articles(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:
+        paths = [Path(f) for f in (files or [])]
+        if not paths:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        results: list[UploadResult] = []
+        total = len(paths)
+
+        def report(i: int, message: str) -> None:
+            progress((i, total), desc=message, unit="files")
+
+        progress((0, total), desc="checking files", unit="files")
+        yield upload_log_html(results, total), gr.skip(), gr.skip(), gr.skip()
+        for result in process_uploads(qa, [(p.name, p) for p in paths], report):
+            results.append(result)
+            table, summary = corpus_table() if result.status == "added" else (gr.skip(), gr.skip())
+            yield upload_log_html(results, total - len(results)), table, summary, gr.skip()
+        table, summary = corpus_table()
+        yield upload_log_html(results), table, summary, None
+
+    def refresh_models() -> Any:
+        return gr.Dropdown(choices=model_choices(settings))
+
+    # --- layout
+
+    with gr.Blocks(title="kutip — tanya berita, cek kutipannya", analytics_enabled=False, fill_width=True) as app:
+        session = gr.State(Session())
+        question_box = gr.Textbox(visible=False, label="question")
+        gr.HTML(
+            '<div id="kutip-header"><h1>kutip</h1><p>Ask the Indonesian news articles; every answer cites the '
+            "exact sentences it rests on. Select a marker such as [1] to read the sentence in its article.</p></div>",
+            js_on_load=None,
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat", elem_id="kutip-tab-chat"):
+                with gr.Row(equal_height=False, elem_id="kutip-main"):
+                    with gr.Column(scale=3, min_width=320):
+                        chatbot = gr.Chatbot(
+                            elem_id="kutip-chat",
+                            show_label=False,
+                            height="clamp(300px, calc(100vh - 360px), 640px)",
+                            latex_delimiters=[],
+                            feedback_options=None,
+                            buttons=["copy"],
+                            placeholder="Ask a question about the indexed news articles, or pick an example below.",
+                            group_consecutive_messages=False,
+                            autoscroll=True,
+                            examples=[{"text": q, "display_text": q} for q in EXAMPLES],
+                        )
+                        msg = gr.Textbox(
+                            elem_id="kutip-question",
+                            show_label=False,
+                            placeholder=PLACEHOLDER,
+                            lines=1,
+                            max_lines=4,
+                            submit_btn="Send",
+                            autofocus=True,
+                            max_length=settings.max_question_chars,
+                        )
+                        timings = gr.HTML("", elem_id="kutip-timings", js_on_load=None)
+                    with gr.Column(scale=2, min_width=320):
+                        sources = gr.HTML(EMPTY_SOURCES, elem_id="kutip-sources", js_on_load=SOURCES_JS)
+                        article = gr.HTML(EMPTY_ARTICLE, elem_id="kutip-article", js_on_load=ARTICLE_JS)
+            with gr.Tab("Articles", id="articles", elem_id="kutip-tab-articles") as articles_tab:
+                summary = gr.HTML(corpus_summary(), elem_id="kutip-corpus-summary", js_on_load=None)
+                table = gr.Dataframe(
+                    value=corpus_rows(qa.index.complete_articles()),
+                    headers=CORPUS_HEADERS,
+                    datatype=["str", "str", "str", "number", "str"],
+                    interactive=False,
+                    wrap=True,
+                    elem_id="kutip-corpus",
+                    max_height=420,
+                    label="Indexed articles",
+                )
+                upload = gr.File(
+                    label=f"Add articles: .txt or .md, UTF-8, up to {settings.max_upload_bytes:,} bytes each",
+                    file_count="multiple",
+                    type="filepath",
+                    elem_id="kutip-upload",
+                    height=120,
+                )
+                upload_log = gr.HTML("", elem_id="kutip-upload-log", js_on_load=None)
+            with gr.Tab("Settings", id="settings", elem_id="kutip-tab-settings"):
+                with gr.Row():
+                    model = gr.Dropdown(
+                        choices=model_choices(settings),
+                        value=default_model(settings),
+                        label="Model",
+                        info="Embedded models run here on the CPU; Ollama models appear when an Ollama server is reachable.",
+                        elem_id="kutip-model",
+                        scale=3,
+                    )
+                    refresh = gr.Button("Look for Ollama models", size="sm", scale=1)
+                top_k = gr.Slider(
+                    1, 20, value=min(settings.top_k, 20), step=1, label="Sentences retrieved",
+                    info="How many sentences are shown to the model for each question.", elem_id="kutip-top-k",
+                )
+                gr.Markdown(
+                    "Settings apply to this browser tab only. Answers are generated one at a time; "
+                    "when someone else's answer is being written, the chat shows your place in the queue."
+                )
+
+        # --- wiring: Enter / Send / an example → show the question → answer in the queue → re-enable
+        def chain(first: Any) -> None:
+            answered = first.success(
+                respond,
+                [question_box, model, top_k, session],
+                [chatbot, session, sources, article, timings],
+                api_name="chat",
+                concurrency_limit=1,
+                concurrency_id="llm",
+                show_progress="minimal",
+                show_progress_on=[chatbot],
+            )
+            answered.then(
+                lambda: gr.Textbox(interactive=True, placeholder=PLACEHOLDER), None, msg, queue=False, api_visibility="private"
+            ).then(None, None, None, js=FOCUS_JS, api_visibility="private")
+
+        chain(msg.submit(accept, [msg, session], [chatbot, msg, question_box], queue=False, api_visibility="private"))
+        chain(
+            chatbot.example_select(pick_example, None, msg, queue=False, api_visibility="private").success(
+                accept, [msg, session], [chatbot, msg, question_box], queue=False, api_visibility="private"
+            )
+        )
+        sources.click(select_source, [session], [sources, article], api_visibility="private", concurrency_limit=4, show_progress="hidden")
+        chatbot.clear(new_conversation, None, [session, chatbot, sources, article, timings], queue=False, api_visibility="private")
+
+        upload.upload(
+            add_articles,
+            [upload],
+            [upload_log, table, summary, upload],
+            api_name="add_articles",
+            concurrency_limit=1,
+            concurrency_id="ingest",
+            show_progress="full",
+            show_progress_on=[upload_log],
+        )
+        articles_tab.select(corpus_table, None, [table, summary], api_name="articles", queue=False)
+        refresh.click(refresh_models, None, model, api_visibility="private")
+    return app
+
+
+# ----------------------------------------------------------------------------- launching
+
+
+def serve(
+    app: gr.Blocks,
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
+) -> gr.Blocks:
+    """Launch ``app`` on ``host:port`` (default: the settings, 127.0.0.1:7860) with kutip's style."""
+    host = host or settings.ui_host
+    port = port or settings.ui_port
+    auth = (settings.ui_username, settings.ui_password) if settings.ui_username and settings.ui_password else None
+    if (settings.ui_username or settings.ui_password) and auth is None:
+        print("kutip: set both KUTIP_UI_USERNAME and KUTIP_UI_PASSWORD to require a login", file=sys.stderr)
+    if not is_loopback(host) and auth is None:
+        print(
+            f"kutip: WARNING: the UI listens on {host}, reachable from other machines, without a password. "
+            "Set KUTIP_UI_USERNAME and KUTIP_UI_PASSWORD, or bind to 127.0.0.1.",
+            file=sys.stderr,
+        )
+    app.queue(max_size=64, default_concurrency_limit=1)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        auth_message="kutip: sign in" if auth else None,
+        prevent_thread_lock=prevent_thread_lock,
+        quiet=quiet,
+        show_error=False,
+        inbrowser=False,
+        share=False,
+        ssr_mode=False,
+        css=CSS,
+        theme=gr.themes.Soft(primary_hue="orange", neutral_hue="slate"),
+        max_file_size=max(10 * settings.max_upload_bytes, 20_000_000),
+        footer_links=["api", "settings"],
+        run_history=False,
+    )
+    return app
+
+
+def warm_up(qa: QA) -> threading.Thread:
+    """Index the corpus if the index is empty and load the default model, in the background."""
+
+    def run() -> None:
+        started = time.perf_counter()
+        try:
+            qa.ensure_index()
+            qa.llm()
+            print(f"kutip: ready ({qa.settings.llm if qa.settings.backend == 'llamacpp' else qa.settings.ollama_model} loaded in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - the first question reports the problem again, clearly
+            print(f"kutip: warm-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    thread = threading.Thread(target=run, name="kutip-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def launch(settings: Settings | None = None, host: str | None = None, port: int | None = None) -> None:
+    """``kutip ui``: build the pipeline once, start the UI and block until Ctrl-C."""
+    settings = settings or Settings()
+    qa = QA(settings)
+    warm_up(qa)
+    serve(build_app(qa), settings, host, port)
