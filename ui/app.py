@@ -85,7 +85,7 @@ def default_model(settings: Settings) -> str:
     return f"ollama:{settings.ollama_model}" if settings.backend == "ollama" else settings.llm
 
 
-def overrides_for(model: str | None, top_k: Any, settings: Settings) -> dict[str, Any]:
+def overrides_for(model: str | None, top_k: Any) -> dict[str, Any]:
     """The ``QA.stream`` overrides for the Settings tab's choices (unknown values: defaults)."""
     overrides: dict[str, Any] = {}
     try:
@@ -107,6 +107,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def bind_warning(host: str, settings: Settings) -> str | None:
+    """The warning to print when the UI would be reachable from other machines without a login."""
+    if is_loopback(host) or (settings.ui_username and settings.ui_password):
+        return None
+    return (
+        f"kutip: WARNING: the UI listens on {host}, reachable from other machines, without a password. "
+        "Set KUTIP_UI_USERNAME and KUTIP_UI_PASSWORD, or bind to 127.0.0.1."
+    )
 
 
 def upload_log_html(results: list[UploadResult], pending: int = 0) -> str:
@@ -133,8 +143,8 @@ def build_app(qa: QA) -> gr.Blocks:
         sentences = sum(r.n_sentences for r in records.values())
         return f'<p class="kutip-corpus-summary">{len(records)} articles · {sentences} sentences indexed · new files are saved in <code>{esc(settings.corpus_dir)}</code></p>'
 
-    def corpus_table() -> tuple[Any, str]:
-        return gr.Dataframe(value=corpus_rows(qa.index.complete_articles()), headers=CORPUS_HEADERS), corpus_summary()
+    def corpus_table() -> tuple[list[list[object]], str]:
+        return corpus_rows(qa.index.complete_articles()), corpus_summary()
 
     def article_view(session: Session, turn: int, n: int, *, focus: bool) -> str:
         citation = session.citation(turn, n)
@@ -155,7 +165,7 @@ def build_app(qa: QA) -> gr.Blocks:
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first.", duration=4, print_exception=False)
-        shown = Session(turns=[*(session or Session()).turns, Turn(question=question)])
+        shown = Session(turns=[*(session or Session()).turns, Turn(question=question, status="Waiting for the model…")])
         return chat_messages(shown), gr.Textbox(value="", interactive=False, placeholder=BUSY_PLACEHOLDER), question
 
     def respond(question: str, model: str, top_k: float, session: Session | None) -> Iterator[tuple[Any, ...]]:
@@ -168,7 +178,9 @@ def build_app(qa: QA) -> gr.Blocks:
         skip = gr.skip()
         yield chat_messages(session), session, skip, skip, skip
         try:
-            for item in qa.stream(question, history or None, **overrides_for(model, top_k, settings)):
+            if model and not overrides_for(model, None):
+                raise KutipError(f"Unknown model '{model}'. Choose one in the Settings tab (Ollama models as ollama:NAME).")
+            for item in qa.stream(question, history or None, **overrides_for(model, top_k)):
                 if isinstance(item, Answer):
                     turn.answer = item
                 else:
@@ -256,6 +268,7 @@ def build_app(qa: QA) -> gr.Blocks:
                     with gr.Column(scale=3, min_width=320):
                         chatbot = gr.Chatbot(
                             elem_id="kutip-chat",
+                            label="Conversation",
                             show_label=False,
                             height="clamp(300px, calc(100vh - 360px), 640px)",
                             latex_delimiters=[],
@@ -276,30 +289,35 @@ def build_app(qa: QA) -> gr.Blocks:
                             autofocus=True,
                             max_length=settings.max_question_chars,
                         )
-                        timings = gr.HTML("", elem_id="kutip-timings", js_on_load=None)
+                        timings = gr.HTML("", elem_id="kutip-timings", js_on_load=None, label="Timings")
                     with gr.Column(scale=2, min_width=320):
-                        sources = gr.HTML(EMPTY_SOURCES, elem_id="kutip-sources", js_on_load=SOURCES_JS)
-                        article = gr.HTML(EMPTY_ARTICLE, elem_id="kutip-article", js_on_load=ARTICLE_JS)
+                        sources = gr.HTML(EMPTY_SOURCES, elem_id="kutip-sources", js_on_load=SOURCES_JS, label="Sources")
+                        article = gr.HTML(EMPTY_ARTICLE, elem_id="kutip-article", js_on_load=ARTICLE_JS, label="Article")
             with gr.Tab("Articles", id="articles", elem_id="kutip-tab-articles") as articles_tab:
-                summary = gr.HTML(corpus_summary(), elem_id="kutip-corpus-summary", js_on_load=None)
+                summary = gr.HTML(corpus_summary(), elem_id="kutip-corpus-summary", js_on_load=None, label="Corpus")
+                with gr.Row(equal_height=False):
+                    upload = gr.File(
+                        label=f"Add articles: .txt or .md, UTF-8, up to {settings.max_upload_bytes:,} bytes each",
+                        file_count="multiple",
+                        type="filepath",
+                        elem_id="kutip-upload",
+                        height=120,
+                        scale=1,
+                        min_width=300,
+                    )
+                    upload_log = gr.HTML("", elem_id="kutip-upload-log", js_on_load=None, label="Upload report", scale=1, min_width=300)
                 table = gr.Dataframe(
                     value=corpus_rows(qa.index.complete_articles()),
                     headers=CORPUS_HEADERS,
                     datatype=["str", "str", "str", "number", "str"],
                     interactive=False,
                     wrap=True,
+                    column_widths=["46%", "16%", "12%", "9%", "17%"],
+                    show_search="search",
                     elem_id="kutip-corpus",
                     max_height=420,
                     label="Indexed articles",
                 )
-                upload = gr.File(
-                    label=f"Add articles: .txt or .md, UTF-8, up to {settings.max_upload_bytes:,} bytes each",
-                    file_count="multiple",
-                    type="filepath",
-                    elem_id="kutip-upload",
-                    height=120,
-                )
-                upload_log = gr.HTML("", elem_id="kutip-upload-log", js_on_load=None)
             with gr.Tab("Settings", id="settings", elem_id="kutip-tab-settings"):
                 with gr.Row():
                     model = gr.Dropdown(
@@ -308,6 +326,7 @@ def build_app(qa: QA) -> gr.Blocks:
                         label="Model",
                         info="Embedded models run here on the CPU; Ollama models appear when an Ollama server is reachable.",
                         elem_id="kutip-model",
+                        allow_custom_value=True,  # Ollama models found after start-up, or typed as ollama:NAME
                         scale=3,
                     )
                     refresh = gr.Button("Look for Ollama models", size="sm", scale=1)
@@ -321,12 +340,13 @@ def build_app(qa: QA) -> gr.Blocks:
                 )
 
         # --- wiring: Enter / Send / an example → show the question → answer in the queue → re-enable
-        def chain(first: Any) -> None:
+        def chain(first: Any, api: bool) -> None:
             answered = first.success(
                 respond,
                 [question_box, model, top_k, session],
                 [chatbot, session, sources, article, timings],
-                api_name="chat",
+                api_name="chat" if api else None,
+                api_visibility="public" if api else "private",
                 concurrency_limit=1,
                 concurrency_id="llm",
                 show_progress="minimal",
@@ -336,11 +356,12 @@ def build_app(qa: QA) -> gr.Blocks:
                 lambda: gr.Textbox(interactive=True, placeholder=PLACEHOLDER), None, msg, queue=False, api_visibility="private"
             ).then(None, None, None, js=FOCUS_JS, api_visibility="private")
 
-        chain(msg.submit(accept, [msg, session], [chatbot, msg, question_box], queue=False, api_visibility="private"))
+        chain(msg.submit(accept, [msg, session], [chatbot, msg, question_box], queue=False, api_visibility="private"), api=True)
         chain(
             chatbot.example_select(pick_example, None, msg, queue=False, api_visibility="private").success(
                 accept, [msg, session], [chatbot, msg, question_box], queue=False, api_visibility="private"
-            )
+            ),
+            api=False,
         )
         sources.click(select_source, [session], [sources, article], api_visibility="private", concurrency_limit=4, show_progress="hidden")
         chatbot.clear(new_conversation, None, [session, chatbot, sources, article, timings], queue=False, api_visibility="private")
@@ -378,12 +399,9 @@ def serve(
     auth = (settings.ui_username, settings.ui_password) if settings.ui_username and settings.ui_password else None
     if (settings.ui_username or settings.ui_password) and auth is None:
         print("kutip: set both KUTIP_UI_USERNAME and KUTIP_UI_PASSWORD to require a login", file=sys.stderr)
-    if not is_loopback(host) and auth is None:
-        print(
-            f"kutip: WARNING: the UI listens on {host}, reachable from other machines, without a password. "
-            "Set KUTIP_UI_USERNAME and KUTIP_UI_PASSWORD, or bind to 127.0.0.1.",
-            file=sys.stderr,
-        )
+    warning = bind_warning(host, settings)
+    if warning:
+        print(warning, file=sys.stderr)
     app.queue(max_size=64, default_concurrency_limit=1)
     app.launch(
         server_name=host,

@@ -26,7 +26,7 @@ ABSTAIN_HEADING = {
     "en": "The articles do not say this.",
 }
 ABSTAIN_HINT = {
-    "id": "Coba rumuskan ulang pertanyaan, atau tambahkan artikel di tab Artikel.",
+    "id": "Coba rumuskan ulang pertanyaan, atau tambahkan artikel di tab Articles.",
     "en": "Try rephrasing the question, or add articles in the Articles tab.",
 }
 MONTHS_ID = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
@@ -62,6 +62,7 @@ class Turn:
     answer: Answer | None = None
     error: str | None = None
     preview: str = ""
+    status: str = "Searching the articles…"  # shown until the first token arrives
 
 
 @dataclass
@@ -116,7 +117,11 @@ def answer_html(turn: int, answer: Answer) -> str:
     out.append(esc_lines(text[pos:]))
     count = len(answer.citations)
     label = "sumber" if answer.language == "id" else ("source" if count == 1 else "sources")
-    footer = f'<span class="kutip-answer-foot">{count} {label}</span>'
+    foot = f"{count} {label}"
+    searched = (answer.standalone_question or "").strip()
+    if searched and searched.casefold() != answer.question.strip().casefold():
+        foot += f" · {'dicari sebagai' if answer.language == 'id' else 'searched as'} “{esc(_short(searched, 160))}”"
+    footer = f'<span class="kutip-answer-foot">{foot}</span>'
     return f'<div class="kutip-answer">{"".join(out)}</div>{footer}'
 
 
@@ -160,7 +165,7 @@ def chat_messages(session: Session) -> list[dict[str, str]]:
         elif turn.preview:
             content = preview_html(turn.preview)
         else:
-            content = pending_html()
+            content = pending_html(turn.status)
         messages.append({"role": "assistant", "content": content})
     return messages
 
