@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import json
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -234,6 +235,8 @@ class LlamaCppLLM(CustomLLM):
     model_path: str
     n_ctx: int = 4096
     n_threads: int = 2
+    n_ubatch: int = 128
+    flash_attn: bool = True
     max_new_tokens: int = 200
     temperature: float = 0.1
     _llama: Any = PrivateAttr(default=None)
@@ -248,8 +251,16 @@ class LlamaCppLLM(CustomLLM):
             n_threads=self.n_threads,
             n_threads_batch=self.n_threads,
             n_batch=512,
+            n_ubatch=self.n_ubatch,
+            flash_attn=self.flash_attn,
             verbose=False,
         )
+
+    def close(self) -> None:
+        """Free the llama.cpp context and model now (not in an interpreter-exit finaliser)."""
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -345,12 +356,18 @@ _LLM_CACHE: dict[tuple[str, ...], LLM] = {}
 _LLM_CACHE_LOCK = threading.Lock()
 
 
-def get_llm(settings: Settings) -> LLM:
-    """The LLM the settings name, built once per process and shared."""
+def get_llm(settings: Settings, purpose: Literal["answer", "condense"] = "answer") -> LLM:
+    """The LLM the settings name, built once per process (and purpose) and shared.
+
+    With llama.cpp, rewriting follow-ups (``purpose="condense"``) gets its own context over the
+    same memory-mapped weights: a condense prompt in the answering context would evict the cached
+    prefix of fixed instructions, and the answer that follows would have to process it again.
+    """
     if settings.backend == "ollama":
         key: tuple[str, ...] = ("ollama", settings.ollama_url, settings.ollama_model, str(settings.ollama_timeout_s))
     else:
-        key = ("llamacpp", settings.llm, str(settings.threads), str(settings.context_window))
+        key = ("llamacpp", settings.llm, str(settings.threads), str(settings.context_window), str(settings.ubatch),
+               str(settings.flash_attn), purpose)
     with _LLM_CACHE_LOCK:
         if key in _LLM_CACHE:
             return _LLM_CACHE[key]
@@ -371,13 +388,25 @@ def get_llm(settings: Settings) -> LLM:
             llm = LlamaCppLLM(
                 model_name=settings.llm,
                 model_path=str(path),
-                n_ctx=settings.context_window,
+                n_ctx=settings.context_window if purpose == "answer" else min(2048, settings.context_window),
                 n_threads=settings.threads,
+                n_ubatch=settings.ubatch,
+                flash_attn=settings.flash_attn,
                 max_new_tokens=settings.max_new_tokens,
                 temperature=settings.temperature,
             )
         _LLM_CACHE[key] = llm
         return llm
+
+
+@atexit.register
+def _close_llms() -> None:
+    """Free llama.cpp models before the interpreter tears down the modules their finalisers use."""
+    with _LLM_CACHE_LOCK:
+        for llm in _LLM_CACHE.values():
+            if isinstance(llm, LlamaCppLLM):
+                llm.close()
+        _LLM_CACHE.clear()
 
 
 def model_label(settings: Settings) -> str:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from .answer import NO_ANSWER, build_messages, condense_question, generate, is_refusal, number_sentences, prompt_text
 from .cite import CitationChecker, add_disagreements
@@ -82,8 +82,9 @@ class QA:
                 articles, _ = load_corpus_report(self.settings.corpus_dir)
                 self.index.ingest(articles)
 
-    def llm(self, settings: Settings | None = None) -> Any:
-        return get_llm(settings or self.settings)
+    def llm(self, settings: Settings | None = None, purpose: Literal["answer", "condense"] = "answer") -> Any:
+        """The answering LLM (or the one that rewrites follow-ups), loaded on first use."""
+        return get_llm(settings or self.settings, purpose)
 
     # ------------------------------------------------------------------ answering
 
@@ -119,7 +120,7 @@ class QA:
         search_question = question
         if history:
             with backend_errors(settings):
-                standalone = condense_question(self.llm(settings), settings.prompts_dir, question, list(history))
+                standalone = condense_question(self.llm(settings, "condense"), settings.prompts_dir, question, list(history))
             search_question = standalone
 
         found: Retrieval = retrieve(

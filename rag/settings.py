@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     backend: Literal["llamacpp", "ollama"] = "llamacpp"
     threads: int = Field(2, ge=1, description="llama.cpp threads.")
     context_window: int = Field(4096, ge=512)
+    flash_attn: bool = Field(True, description="llama.cpp flash attention (measured on par or faster for prompts here).")
+    ubatch: int = Field(128, ge=16, le=2048, description="llama.cpp micro-batch for prompt processing (128 measured on par or faster than 512).")
     max_new_tokens: int = Field(200, ge=16)
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy: reproducible answers.")
 
