@@ -25,7 +25,7 @@ from .answer import MARKER, Numbered, strip_markers
 from .corpus import split_sentences
 from .models import Embedder
 from .schema import Citation
-from .text import EN_STOPWORDS, ID_STOPWORDS, numbers, stems, words
+from .text import EN_STOPWORDS, ID_STOPWORDS, numbers, refers_back, stems, words
 
 # English names whose Indonesian form differs (general geography, not corpus-specific)
 NAME_GLOSSARY = {
@@ -129,10 +129,13 @@ def _has_content(claim: str) -> bool:
 class CitationChecker:
     """Scores claim/sentence support and rewrites an answer so every marker is earned."""
 
-    def __init__(self, embedder: Embedder, support_threshold: float, overlap_threshold: float = 0.5) -> None:
+    def __init__(
+        self, embedder: Embedder, support_threshold: float, overlap_threshold: float = 0.5, support_margin: float | None = None
+    ) -> None:
         self.embedder = embedder
         self.support_threshold = support_threshold
         self.overlap_threshold = overlap_threshold
+        self.support_margin = support_margin
 
     def support_matrix(
         self, claims: Sequence[str], shown: Sequence[Numbered], question: str = ""
@@ -144,6 +147,22 @@ class CitationChecker:
         claim_vecs = self.embedder.queries(list(claims))
         sent_vecs = self.embedder.passages([item.sentence.text for item in shown])
         cos = claim_vecs @ sent_vecs.T
+        # a sentence that refers back ("Rudal-rudal ini…") means what it says together with the
+        # sentence before it, when that was shown too: its meaning is also judged in that context,
+        # but only where it adds to what the sentence before says alone (else the claim is that
+        # sentence's, and the marker belongs there); its numbers still have to be its own
+        position = {(item.sentence.article_id, item.sentence.index): j for j, item in enumerate(shown)}
+        in_context = [
+            (j, position[(item.sentence.article_id, item.sentence.index - 1)])
+            for j, item in enumerate(shown)
+            if refers_back(item.sentence.text) and (item.sentence.article_id, item.sentence.index - 1) in position
+        ]
+        if in_context:
+            joined = self.embedder.passages([f"{shown[p].sentence.text} {shown[j].sentence.text}" for j, p in in_context])
+            own = cos.copy()
+            for (j, previous), vec in zip(in_context, joined):
+                together = claim_vecs @ vec
+                cos[:, j] = np.where(together > own[:, previous], np.maximum(own[:, j], together), own[:, j])
         ok = np.zeros_like(cos, dtype=bool)
         sent_stems = [set(stems(item.sentence.text)) for item in shown]
         allowed = [_allowed_numbers(item) for item in shown]
@@ -161,6 +180,11 @@ class CitationChecker:
                     continue
                 overlap = len(claim_stems & sent_stems[j]) / max(1, len(claim_stems))
                 ok[i, j] = cos[i, j] >= self.support_threshold or overlap >= self.overlap_threshold
+            if self.support_margin is not None and ok[i].any():
+                # e5 similarities sit in a narrow band: a sentence supports the claim only when it is
+                # (nearly) as close to it as the closest shown sentence that could state it
+                best = max(cos[i, j] for j in range(len(shown)) if claim_numbers <= allowed[j])
+                ok[i] &= cos[i] >= best - self.support_margin
         return cos, ok
 
     def check(self, answer: str, shown: Sequence[Numbered], question: str = "") -> Checked:

@@ -70,7 +70,7 @@ class QA:
     def __init__(self, settings: Settings | None = None, index: SentenceIndex | None = None) -> None:
         self.settings = settings or Settings()
         self.index = index or SentenceIndex(self.settings)
-        self.checker = CitationChecker(get_embedder(), self.settings.support_threshold)
+        self.checker = CitationChecker(get_embedder(), self.settings.support_threshold, support_margin=self.settings.support_margin)
         self._ingest_lock = threading.Lock()
 
     # ------------------------------------------------------------------ set-up

@@ -82,8 +82,9 @@ def retrieve(
     missing = [sid for sid in fused if sid not in by_id]
     if missing:
         by_id.update(index.get(missing))
-        for sid, vec in index.vectors([sid for sid in missing if sid in by_id]).items():
-            cosine[sid] = float(vec @ vector)
+        for sid, (similarity, via_context) in index.cosines([sid for sid in missing if sid in by_id], vector).items():
+            cosine[sid] = similarity
+            by_id[sid] = by_id[sid].model_copy(update={"via_context": via_context})
     ranked = sorted((sid for sid in fused if sid in by_id), key=lambda sid: (-fused[sid], -cosine.get(sid, 0.0)))
     hits = [
         Hit(sentence=by_id[sid], score=fused[sid], dense=cosine.get(sid, 0.0), lexical=bm25.get(sid, 0.0))
@@ -94,14 +95,15 @@ def retrieve(
 
 
 def with_neighbours(index: SentenceIndex, hits: list[Hit], window: int) -> list[StoredSentence]:
-    """The hit sentences plus ``window`` neighbours on each side, each once, in article order."""
+    """The hit sentences plus ``window`` neighbours on each side, and the previous sentence of a hit
+    that was found through its context vector (it refers back to that sentence: "Pabrik ini…"), each once."""
     wanted: dict[str, StoredSentence] = {h.sentence.id: h.sentence for h in hits}
-    if window > 0:
-        extra = [
-            f"{h.sentence.article_id}:{i}"
-            for h in hits
-            for i in range(h.sentence.index - window, h.sentence.index + window + 1)
-            if i >= 0 and f"{h.sentence.article_id}:{i}" not in wanted
-        ]
-        wanted.update(index.get(extra))
+    extra = [
+        f"{h.sentence.article_id}:{i}"
+        for h in hits
+        for i in range(h.sentence.index - window, h.sentence.index + window + 1)
+        if i >= 0 and i != h.sentence.index
+    ]
+    extra += [f"{h.sentence.article_id}:{h.sentence.index - 1}" for h in hits if h.sentence.via_context and h.sentence.index > 0]
+    wanted.update(index.get([sid for sid in extra if sid not in wanted]))
     return list(wanted.values())

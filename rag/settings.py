@@ -69,10 +69,13 @@ class Settings(BaseSettings):
     bm25_weight_id: float = Field(0.5, ge=0, description="Weight of BM25 in fusion for Indonesian questions.")
     bm25_weight_en: float = Field(0.0, ge=0, description="Weight of BM25 in fusion for English questions.")
     abstain_threshold: float = Field(
-        0.827, description="Top dense cosine below which kutip abstains without calling the model."
+        0.817, description="Top dense cosine below which kutip abstains without calling the model."
     )
     support_threshold: float = Field(
         0.80, description="Claim-to-sentence cosine at which a sentence is taken to support a claim."
+    )
+    support_margin: float | None = Field(
+        0.02, description="A cited sentence must be within this cosine of the closest shown sentence that could state the claim."
     )
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(2_000_000, ge=1000)

@@ -45,6 +45,17 @@ def detect_language(text: str) -> Language:
     return "en" if en_hits > id_hits else "id"
 
 
+_BACK_REFERENCES = frozenset("ini itu tersebut ia dia mereka beliau this these those it they he she".split())
+
+
+def refers_back(text: str, first_words: int = 3) -> bool:
+    """The sentence points back to the one before it ("Pabrik ini…", "Mereka…", "This factory…"):
+    a demonstrative or personal pronoun among its first words. Such a sentence is also embedded,
+    judged and shown together with its previous sentence (see ``rag.index``; the rule and the
+    three-word window were chosen on the dev questions)."""
+    return any(token in _BACK_REFERENCES for token in words(text)[:first_words])
+
+
 @lru_cache(maxsize=1)
 def _stemmer():  # type: ignore[no-untyped-def]
     import Stemmer

@@ -2,12 +2,16 @@
 
     .venv/bin/python scripts/tune.py [--model qwen2.5-coder-0.5b] [--out eval/tuning.json]
 
+0. The refers-back rule: dense retrieval of gold sentences when sentences with a demonstrative or
+   pronoun among their first N words get a second vector (previous sentence + sentence), either
+   replacing their own or taking the larger cosine of the two (what rag.index does).
 1. BM25 weight in the fusion per question language: recall@5 / MRR of gold sentences.
 2. Abstention threshold: top dense cosine of answerable vs unanswerable dev questions; the value
    that abstains on the most unanswerable questions while wrongly abstaining on ≤ 5% of answerable ones.
-3. Support threshold: the model answers the answerable dev questions with the citation check
-   disabled; each (claim, cited sentence) pair is labelled by the automatic judge (the sentence is a
-   gold sentence or contains a gold fact); the threshold is the one with the best F1 on that label.
+3. Support: each model answers the answerable dev questions with the citation check disabled; each
+   (claim, cited sentence) pair is labelled by the automatic judge (the claim states a gold fact and
+   the sentence is a gold sentence or contains one); the absolute threshold and the margin to the
+   best-supported shown sentence with the best F1 on that label are chosen.
 Prints the figures and writes them as JSON; copy the chosen values into rag/settings.py.
 """
 
@@ -26,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.answer import build_messages, generate, number_sentences  # noqa: E402
-from rag.cite import split_claims  # noqa: E402
+from rag.cite import CitationChecker, _allowed_numbers, split_claims  # noqa: E402
 from rag.corpus import load_corpus  # noqa: E402
 from rag.evalset import facts_found, load_questions, resolve_gold  # noqa: E402
 from rag.index import SentenceIndex  # noqa: E402
@@ -34,6 +38,35 @@ from rag.models import get_embedder, get_llm  # noqa: E402
 from rag.retrieve import retrieve, with_neighbours  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.text import numbers  # noqa: E402
+
+
+def tune_context_rule(articles_list, questions, articles) -> dict:
+    """Dense-only retrieval of the gold sentences under each variant of the refers-back rule."""
+    from rag.text import _BACK_REFERENCES, words
+
+    embedder = get_embedder()
+    sentences = [(a, s) for a in articles_list for s in a.sentences]
+    ids = [s.id for _, s in sentences]
+    own = embedder.passages([s.text for _, s in sentences])
+    joined = embedder.passages([(a.sentences[s.index - 1].text + " " if s.index else "") + s.text for a, s in sentences])
+    qs = [q for q in questions if q.answerable and not q.history]
+    qvecs = embedder.queries([q.question for q in qs])
+    results = {}
+    for n in (0, 3, 5, 8):
+        flagged = np.array([n > 0 and s.index > 0 and any(t in _BACK_REFERENCES for t in words(s.text)[:n]) for _, s in sentences])
+        for mode in ("replace", "max") if n else ("none",):
+            ranks = []
+            for q, qv in zip(qs, qvecs):
+                base = own @ qv
+                scores = np.where(flagged, joined @ qv if mode == "replace" else np.maximum(base, joined @ qv), base)
+                order = [ids[i] for i in np.argsort(-scores)]
+                gold = set(resolve_gold(q, articles))
+                ranks.append(next((i + 1 for i, sid in enumerate(order) if sid in gold), 10**6))
+            r = np.array(ranks)
+            results[f"first{n}:{mode}"] = {"flagged": int(flagged.sum()), "recall@1": round(float(np.mean(r <= 1)), 3),
+                                           "recall@3": round(float(np.mean(r <= 3)), 3), "recall@5": round(float(np.mean(r <= 5)), 3),
+                                           "mrr": round(float(np.mean(1 / r)), 3)}
+    return results
 
 
 def tune_bm25(index, settings, questions, articles) -> dict:
@@ -77,49 +110,60 @@ def tune_abstain(index, settings, questions) -> dict:
     }
 
 
-def tune_support(index, settings, questions, articles) -> dict:
+def tune_support(index, settings, questions, articles, models: list[str]) -> dict:
+    """Label (claim, cited sentence) pairs from each model's unchecked answers to the answerable dev
+    questions, then pick the absolute threshold and the margin to the best-supported shown sentence
+    with the best F1 (numbers must match in either case, as in rag.cite)."""
     embedder = get_embedder()
-    llm = get_llm(settings)
     pairs = []
-    for q in questions:
-        if not q.answerable or q.history:
-            continue
-        gold_ids = set(resolve_gold(q, articles))
-        found = retrieve(index, q.question, settings)
-        shown = number_sentences(with_neighbours(index, found.hits, settings.window))
-        raw = "".join(generate(llm, build_messages(settings.prompts_dir, shown, q.question, q.language)))
-        by_n = {item.n: item for item in shown}
-        for claim in split_claims(raw):
-            for n in claim.markers:
-                if n not in by_n:
-                    continue
-                sentence = by_n[n].sentence
-                if "NO_ANSWER" in claim.text:
-                    continue
-                # supported = the claim states a gold fact and the sentence is one that states it
+    for model in models:
+        llm = get_llm(settings.model_copy(update={"llm": model}))
+        for q in questions:
+            if not q.answerable or q.history:
+                continue
+            gold_ids = set(resolve_gold(q, articles))
+            found = retrieve(index, q.question, settings)
+            shown = number_sentences(with_neighbours(index, found.hits, settings.window))
+            raw = "".join(generate(llm, build_messages(settings.prompts_dir, shown, q.question, q.language)))
+            claims = [c for c in split_claims(raw) if "NO_ANSWER" not in c.text and c.markers]
+            if not claims:
+                continue
+            checker = CitationChecker(embedder, settings.support_threshold)
+            cos, _ = checker.support_matrix([c.text for c in claims], shown, q.question)
+            by_n = {item.n: j for j, item in enumerate(shown)}
+            for i, claim in enumerate(claims):
+                numbers_ok = [numbers(claim.text) <= _allowed_numbers(item) for item in shown]
+                best = max((cos[i, j] for j in range(len(shown)) if numbers_ok[j]), default=0.0)
                 claim_fact = any(facts_found(claim.text, [alts]) for alts in q.gold_facts)
-                sentence_fact = sentence.id in gold_ids or any(facts_found(sentence.text, [alts]) for alts in q.gold_facts)
-                label = claim_fact and sentence_fact
-                cos = float(embedder.queries([claim.text])[0] @ embedder.passages([sentence.text])[0])
-                numbers_ok = numbers(claim.text) <= numbers(sentence.text)
-                pairs.append({"q": q.id, "claim": claim.text, "sentence": sentence.id, "cos": round(cos, 4),
-                              "numbers_ok": numbers_ok, "label": bool(label)})
-    best_t, best_f1 = 0.0, -1.0
+                for n in claim.markers:
+                    if n not in by_n:
+                        continue
+                    j = by_n[n]
+                    sentence = shown[j].sentence
+                    sentence_fact = sentence.id in gold_ids or any(facts_found(sentence.text, [alts]) for alts in q.gold_facts)
+                    pairs.append({"model": model, "q": q.id, "claim": claim.text, "sentence": sentence.id,
+                                  "cos": round(float(cos[i, j]), 4), "best": round(float(best), 4),
+                                  "numbers_ok": numbers_ok[j], "label": bool(claim_fact and sentence_fact)})
+    grid = []
     for t in np.arange(0.70, 0.96, 0.005):
-        pred = [p["cos"] >= t and p["numbers_ok"] for p in pairs]
-        tp = sum(1 for p, y in zip(pred, pairs) if p and y["label"])
-        fp = sum(1 for p, y in zip(pred, pairs) if p and not y["label"])
-        fn = sum(1 for p, y in zip(pred, pairs) if not p and y["label"])
-        f1 = 2 * tp / max(1, 2 * tp + fp + fn)
-        if f1 > best_f1:
-            best_t, best_f1 = float(round(t, 3)), f1
-    return {"pairs": pairs, "threshold": best_t, "f1": round(best_f1, 3),
+        for margin in (None, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.10):
+            pred = [p["numbers_ok"] and p["cos"] >= t and (margin is None or p["cos"] >= p["best"] - margin) for p in pairs]
+            tp = sum(1 for p, y in zip(pred, pairs) if p and y["label"])
+            fp = sum(1 for p, y in zip(pred, pairs) if p and not y["label"])
+            fn = sum(1 for p, y in zip(pred, pairs) if not p and y["label"])
+            grid.append({"threshold": round(float(t), 3), "margin": margin, "f1": round(2 * tp / max(1, 2 * tp + fp + fn), 3),
+                         "precision": round(tp / max(1, tp + fp), 3), "recall": round(tp / max(1, tp + fn), 3)})
+    # best F1; among ties the highest precision, then the loosest threshold (the middle of a plateau is no better known)
+    best = max(grid, key=lambda g: (g["f1"], g["precision"], -g["threshold"]))
+    no_margin = max((g for g in grid if g["margin"] is None), key=lambda g: (g["f1"], g["precision"], -g["threshold"]))
+    return {"pairs": pairs, "best": best, "best_without_margin": no_margin,
             "positives": sum(p["label"] for p in pairs), "negatives": sum(not p["label"] for p in pairs)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--models", default="qwen2.5-coder-1.5b,qwen2.5-coder-0.5b", help="whose answers label the support pairs")
     parser.add_argument("--out", default=str(ROOT / "eval" / "tuning.json"))
     parser.add_argument("--skip-support", action="store_true")
     parser.add_argument("--support-only", action="store_true")
@@ -136,6 +180,9 @@ def main() -> int:
         if args.support_only and Path(args.out).is_file():
             result = json.loads(Path(args.out).read_text())
         else:
+            result["context_rule"] = tune_context_rule(articles_list, dev, articles)
+            for name, row in result["context_rule"].items():
+                print(f"refers-back {name}: {row}", flush=True)
             result["bm25"] = tune_bm25(index, settings, dev, articles)
             print("BM25 weight:", result["bm25"]["best"], flush=True)
             result["abstain"] = tune_abstain(index, settings.model_copy(update={
@@ -146,9 +193,8 @@ def main() -> int:
         settings = settings.model_copy(update={
             "bm25_weight_id": result["bm25"]["best"]["id"], "bm25_weight_en": result["bm25"]["best"]["en"]})
         if not args.skip_support:
-            result["support"] = tune_support(index, settings, dev, articles)
-            result["support_model"] = args.model
-            print("support threshold:", result["support"]["threshold"], "F1", result["support"]["f1"],
+            result["support"] = tune_support(index, settings, dev, articles, args.models.split(","))
+            print("support:", result["support"]["best"], "without a margin:", result["support"]["best_without_margin"],
                   f"({result['support']['positives']} supporting / {result['support']['negatives']} not)")
         Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
         print("written", args.out)

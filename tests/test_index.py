@@ -211,3 +211,45 @@ def test_unwritable_data_dir_is_a_clear_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(DataDirError, match=str(blocker)):
         SentenceIndex(make_settings(blocker / "data"))
+
+
+FACTORY = """Pabrik Baja Cilegon Tambah Lini Produksi
+
+Cilegon, WARTA BANTEN – Pabrik Baja Cilegon mulai memproduksi pelat kapal pada Selasa (14/01/2025).
+Pabrik ini mempekerjakan 4.200 orang dan beroperasi dalam tiga giliran.
+Harga pelat kapal di pasar dalam negeri turun tipis pada awal tahun.
+"""
+
+
+def test_back_referring_sentence_is_found_and_shown_with_its_antecedent(tmp_path):
+    """"Pabrik ini mempekerjakan…" names no factory: its context vector (with the sentence before)
+    lets a question that names the factory find it, and the prompt shows the sentence before too."""
+    from rag.retrieve import with_neighbours
+    from rag.text import refers_back
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "cilegon.txt").write_text(FACTORY, encoding="utf-8")
+    settings = make_settings(tmp_path / "data", corpus_dir=corpus)
+    index = SentenceIndex(settings)
+    index.ingest(load_corpus(corpus))
+    article = load_corpus(corpus)[0]
+    dependent = [s.id for s in article.sentences if s.index > 0 and refers_back(s.text)]
+    workers = next(s for s in article.sentences if "4.200" in s.text)
+    assert dependent == [workers.id]
+    assert index.context.get(include=[])["ids"] == dependent  # one context vector, for that sentence only
+
+    vector = index.embedder.query("Berapa orang yang dipekerjakan Pabrik Baja Cilegon?")
+    own = float(index.embedder.passages([workers.text])[0] @ vector)
+    dense = dict((s.id, c) for s, c in index.dense(vector, 3))
+    assert dense[workers.id] > own  # the context vector is the closer one, and it counts
+    found = retrieve(index, "Berapa orang yang dipekerjakan Pabrik Baja Cilegon?", settings, top_k=1)
+    assert [h.sentence.id for h in found.hits] == [workers.id]
+    shown = [s.id for s in with_neighbours(index, found.hits, 0)]
+    assert sorted(shown) == sorted([workers.id, f"{article.id}:{workers.index - 1}"])
+
+    (corpus / "cilegon.txt").write_text(FACTORY.replace("Pabrik ini mempekerjakan", "Perusahaan itu mempekerjakan"), encoding="utf-8")
+    index.ingest(load_corpus(corpus))  # rewritten: the stale context vector goes with it
+    assert index.context.get(include=[])["ids"] == [workers.id]
+    index.remove(article.id)
+    assert index.context.count() == 0 and index.count() == 0
