@@ -5,7 +5,8 @@
 0. The refers-back rule: dense retrieval of gold sentences when sentences with a demonstrative or
    pronoun among their first N words get a second vector (previous sentence + sentence), either
    replacing their own or taking the larger cosine of the two (what rag.index does).
-1. BM25 weight in the fusion per question language: recall@5 / MRR of gold sentences.
+1. BM25 weight in the fusion per question language: recall@5 / MRR of gold sentences; and how many
+   fused hits to show the model (top_k): share of questions with any / all gold sentences shown.
 2. Abstention threshold: top dense cosine of answerable vs unanswerable dev questions; the value
    that abstains on the most unanswerable questions while wrongly abstaining on ≤ 5% of answerable ones.
 3. Support: each model answers the answerable dev questions with the citation check disabled; each
@@ -67,6 +68,18 @@ def tune_context_rule(articles_list, questions, articles) -> dict:
                                            "recall@3": round(float(np.mean(r <= 3)), 3), "recall@5": round(float(np.mean(r <= 5)), 3),
                                            "mrr": round(float(np.mean(1 / r)), 3)}
     return results
+
+
+def tune_top_k(index, settings, questions, articles) -> dict:
+    """Gold sentences among the first k fused hits, k = 2..6 (every shown sentence costs prompt time)."""
+    qs = [q for q in questions if q.answerable and not q.history]
+    rows = {}
+    hits = {q.id: [h.sentence.id for h in retrieve(index, q.question, settings, top_k=6).hits] for q in qs}
+    for k in range(2, 7):
+        any_gold = [bool(set(resolve_gold(q, articles)) & set(hits[q.id][:k])) for q in qs]
+        all_gold = [set(resolve_gold(q, articles)) <= set(hits[q.id][:k]) for q in qs]
+        rows[str(k)] = {"any_gold": round(float(np.mean(any_gold)), 3), "all_gold": round(float(np.mean(all_gold)), 3)}
+    return rows
 
 
 def tune_bm25(index, settings, questions, articles) -> dict:
@@ -185,6 +198,8 @@ def main() -> int:
                 print(f"refers-back {name}: {row}", flush=True)
             result["bm25"] = tune_bm25(index, settings, dev, articles)
             print("BM25 weight:", result["bm25"]["best"], flush=True)
+            result["top_k"] = tune_top_k(index, settings, dev, articles)
+            print("gold sentences among the first k hits:", result["top_k"], flush=True)
             result["abstain"] = tune_abstain(index, settings.model_copy(update={
                 "bm25_weight_id": result["bm25"]["best"]["id"], "bm25_weight_en": result["bm25"]["best"]["en"]}), dev)
             print("abstain threshold:", result["abstain"]["threshold"], "unanswerable abstained:", result["abstain"]["unanswerable_abstained"])
