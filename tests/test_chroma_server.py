@@ -222,11 +222,16 @@ def test_wrong_url_is_a_clear_error(tmp_path, capsys, monkeypatch):
 def test_server_stopped_and_restarted_under_a_running_kutip(server, settings):
     """Stop the server while an index and a QA are open: the question in flight gets a
     BackendUnavailableError naming the URL (not a raw httpx/chromadb exception); start it again on
-    the same port and path: the same objects answer again, nothing lost or duplicated.
-    (Runs last in this module: it stops the shared server.)"""
+    the same port and path: the same objects answer again, nothing lost or duplicated. The chat UI
+    on the same server shows the outage as a message in the conversation, stays up, and answers
+    again once the server is back. (Runs last in this module: it stops the shared server.)"""
+    from .test_ui_api import client, start_ui, texts
+
     index = SentenceIndex(settings)
     qa = QA(settings, index)
     assert KN23 in [h.sentence.text for h in retrieve(index, QUESTION, settings, top_k=3).hits]
+    url, app, _ = start_ui(settings.data_dir, SEEDS, chroma_url=server.url)
+    chat_session = client(url)
 
     server.stop()
     try:
@@ -244,12 +249,21 @@ def test_server_stopped_and_restarted_under_a_running_kutip(server, settings):
                 attempt()
             assert settings.chroma_url in str(info.value) and "chroma run" in str(info.value), (name, str(info.value))
             assert time.monotonic() - started < 10, name  # a refused connection fails fast
+        chat, *_ = chat_session.predict(QUESTION, FAST_MODEL, api_name="/chat")
+        reply = texts(chat)[-1][1]
+        assert 'class="kutip-error"' in reply and server.url in reply and "Traceback" not in reply, reply
     finally:
         server.start()
 
     assert KN23 in [h.sentence.text for h in retrieve(index, QUESTION, settings, top_k=3).hits]
     unanswerable = qa.ask("What is the population of Brazil?")  # abstains at retrieval: no model call
     assert unanswerable.abstained and unanswerable.timings.first_token_s is None
+    try:  # the UI kept running through the outage: the same session is answered again
+        chat, *_ = chat_session.predict("What is the population of Brazil?", FAST_MODEL, api_name="/chat")
+        assert [r for r, _ in texts(chat)] == ["user", "assistant"] * 2
+        assert 'class="kutip-abstain"' in texts(chat)[-1][1]
+    finally:
+        app.close()
     report = index.ingest(load_corpus(SEEDS))
     assert len(report.skipped) == 5 and report.sentences == 0
     ids = index.sentences.get(include=[])["ids"]
