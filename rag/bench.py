@@ -66,8 +66,19 @@ def generate_corpus(n: int, out: Path, seeds: Path, seed: int = 7) -> Path:
     return out
 
 
+def load_corpus_names(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.txt")) + sorted(folder.glob("*.md"))
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (user + system, all threads): unlike wall time, not inflated when
+    other work shares the cores."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -79,9 +90,9 @@ def bench_ingest(settings: Settings, corpus: Path) -> dict[str, Any]:
 
     articles = load_corpus(corpus)
     index = SentenceIndex(settings, rebuild=True)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     report = index.ingest(articles)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     sentences = sum(len(a.sentences) for a in articles)
     latencies = []
     for q in BENCH_QUESTIONS * 3:
@@ -92,6 +103,7 @@ def bench_ingest(settings: Settings, corpus: Path) -> dict[str, Any]:
     return {
         "articles": len(articles), "sentences": sentences, "seconds": round(seconds, 2),
         "articles_per_s": round(len(articles) / seconds, 2), "sentences_per_s": round(sentences / seconds, 1),
+        "cpu_seconds": round(cpu, 1), "articles_per_cpu_s": round(len(articles) / cpu, 2),
         "retrieval_p50_ms": round(_pct(latencies, 50) * 1000, 1), "retrieval_p95_ms": round(_pct(latencies, 95) * 1000, 1),
         "index_mb": round(disk / 1e6, 1), "written": len(report.added),
     }
@@ -120,8 +132,15 @@ def bench_peer(settings: Settings, corpus: Path, n_questions: int) -> dict[str, 
     from .peer import LlamaIndexPeer
 
     peer = LlamaIndexPeer(settings, corpus_dir=corpus)
+    latencies = []
+    for q in BENCH_QUESTIONS * 3:
+        t = time.perf_counter()
+        peer.retriever.retrieve(q)
+        latencies.append(time.perf_counter() - t)
     out: dict[str, Any] = {"articles": peer.n_documents, "ingest_seconds": round(peer.ingest_seconds, 2),
-                           "articles_per_s": round(peer.n_documents / peer.ingest_seconds, 2)}
+                           "articles_per_s": round(peer.n_documents / peer.ingest_seconds, 2),
+                           "retrieval_p50_ms": round(_pct(latencies, 50) * 1000, 1),
+                           "retrieval_p95_ms": round(_pct(latencies, 95) * 1000, 1)}
     if n_questions:
         peer.ask(BENCH_QUESTIONS[0])
         answers = [peer.ask(q) for q in BENCH_QUESTIONS[1 : 1 + n_questions]]
@@ -129,59 +148,99 @@ def bench_peer(settings: Settings, corpus: Path, n_questions: int) -> dict[str, 
         out.update({
             "first_token_p50_s": _pct(firsts, 50) if firsts else None,
             "total_p50_s": _pct([a.total_s for a in answers], 50), "total_p95_s": _pct([a.total_s for a in answers], 95),
-            "retrieval_p50_ms": round(_pct([a.retrieval_s for a in answers], 50) * 1000, 1),
+            "query_to_stream_p50_s": round(_pct([a.retrieval_s for a in answers], 50), 2),
         })
     return out
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the phases in order of cost and write ``bench.json`` / ``bench.md`` after each one, so an
+    interrupted run keeps what it measured: seeds and the smaller corpora, answers per model, the
+    peer, then the largest corpus."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="kutip-bench-"))
-    results: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "ingest": {}, "answers": {}, "peer": {}}
+    results: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "ingest": {}, "answers": {}, "peer": {},
+                               "peak_rss_mb_after": {}}
+
+    def save(phase: str) -> None:
+        results["peak_rss_mb_after"][phase] = round(_peak_rss_mb(), 1)
+        results["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+        (out / "bench.json").write_text(json.dumps(results, indent=2))
+        (out / "bench.md").write_text(render(results) + "\n")
+        print(f"{phase}: done; peak RSS so far {results['peak_rss_mb']} MB", flush=True)
+
     try:
-        sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
+        sizes = sorted(int(s) for s in str(args.sizes).split(",") if s.strip())
+        largest = sizes[-1:] if len(sizes) > 1 else []
         corpora = {"seeds": settings.corpus_dir}
         for n in sizes:
             corpora[f"generated-{n}"] = generate_corpus(n, work / f"gen{n}", settings.corpus_dir)
-        for name, corpus in corpora.items():
-            s = settings.model_copy(update={"data_dir": work / f"data-{name}", "corpus_dir": corpus})
-            results["ingest"][name] = bench_ingest(s, corpus)
+        first = [name for name in corpora if name not in {f"generated-{n}" for n in largest}]
+        for name in first:
+            s = settings.model_copy(update={"data_dir": work / f"data-{name}", "corpus_dir": corpora[name]})
+            results["ingest"][name] = bench_ingest(s, corpora[name])
             print(f"ingest {name}: {results['ingest'][name]}", flush=True)
+            save(f"ingest {name}")
         seeds_settings = settings.model_copy(update={"data_dir": work / "data-seeds"})
-        for model in ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"):
-            s = seeds_settings.model_copy(update={"llm": model})
-            results["answers"][model] = bench_answers(s, args.questions)
-            print(f"answers {model}: {results['answers'][model]}", flush=True)
+        if args.questions:
+            for model in ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"):
+                s = seeds_settings.model_copy(update={"llm": model})
+                results["answers"][model] = bench_answers(s, args.questions)
+                print(f"answers {model}: {results['answers'][model]}", flush=True)
+                save(f"answers {model}")
         peer_settings = seeds_settings.model_copy(update={"llm": "qwen2.5-coder-1.5b"})
         results["peer"]["seeds"] = bench_peer(peer_settings, settings.corpus_dir, args.questions)
         print(f"peer seeds: {results['peer']['seeds']}", flush=True)
-        results["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+        save("peer seeds")
+        # the peer also indexes the largest generated corpus of at most 1,000 articles, for the ratio
+        # (one 512-token chunk embedding per article makes larger ones take the better part of an hour)
+        mid = [name for name in first if name != "seeds" and len(load_corpus_names(corpora[name])) <= 1000]
+        for name in mid[-1:]:
+            s = settings.model_copy(update={"data_dir": work / f"peer-{name}", "llm": "qwen2.5-coder-1.5b"})
+            results["peer"][name] = bench_peer(s, corpora[name], 0)
+            print(f"peer {name}: {results['peer'][name]}", flush=True)
+            save(f"peer {name}")
+        for n in largest:
+            name = f"generated-{n}"
+            s = settings.model_copy(update={"data_dir": work / f"data-{name}", "corpus_dir": corpora[name]})
+            results["ingest"][name] = bench_ingest(s, corpora[name])
+            print(f"ingest {name}: {results['ingest'][name]}", flush=True)
+            save(f"ingest {name}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    (out / "bench.json").write_text(json.dumps(results, indent=2))
     print("\n" + render(results))
-    (out / "bench.md").write_text(render(results) + "\n")
     return 0
 
 
 def render(results: dict[str, Any]) -> str:
-    lines = ["| corpus | articles | sentences | ingest s | articles/s | sentences/s | retrieval p50 ms | p95 ms | index MB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    """The bench figures as Markdown tables (kutip, then the peer beside it where measured)."""
+    lines = ["| corpus | system | articles | sentences | ingest s | articles/s | articles per CPU s | sentences/s | retrieval p50 ms | p95 ms | index MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["ingest"].items():
-        lines.append(f"| {name} | {r['articles']} | {r['sentences']} | {r['seconds']} | {r['articles_per_s']} | "
-                     f"{r['sentences_per_s']} | {r['retrieval_p50_ms']} | {r['retrieval_p95_ms']} | {r['index_mb']} |")
-    lines += ["", "| system / model | first token p50 s | p95 s | total p50 s | total p95 s |", "|---|---|---|---|---|"]
+        lines.append(f"| {name} | kutip | {r['articles']} | {r['sentences']} | {r['seconds']} | {r['articles_per_s']} | "
+                     f"{r.get('articles_per_cpu_s', '–')} | {r['sentences_per_s']} | {r['retrieval_p50_ms']} | {r['retrieval_p95_ms']} | {r['index_mb']} |")
+        peer = results["peer"].get(name)
+        if peer:
+            lines.append(f"| {name} | llama-index peer | {peer['articles']} | – | {peer['ingest_seconds']} | {peer['articles_per_s']} "
+                         f"| – | – | {peer.get('retrieval_p50_ms', '–')} | {peer.get('retrieval_p95_ms', '–')} | – |")
+    lines += ["", "| system / model (seeds, after a warm-up question) | first token p50 s | p95 s | total p50 s | total p95 s |",
+              "|---|---|---|---|---|"]
     for model, r in results["answers"].items():
-        lines.append(f"| kutip {model} | {r['first_token_p50_s']} | {r['first_token_p95_s']} | {r['total_p50_s']} | {r['total_p95_s']} |")
+        lines.append(f"| kutip {model} ({r['questions']} questions) | {r['first_token_p50_s']} | {r['first_token_p95_s']} | "
+                     f"{r['total_p50_s']} | {r['total_p95_s']} |")
     peer = results["peer"].get("seeds", {})
     if peer.get("total_p50_s") is not None:
-        lines.append(f"| llama-index peer (1.5b) | {peer['first_token_p50_s']} | – | {peer['total_p50_s']} | {peer['total_p95_s']} |")
+        lines.append(f"| llama-index peer qwen2.5-coder-1.5b | {peer['first_token_p50_s']} | – | {peer['total_p50_s']} | {peer['total_p95_s']} |")
         kutip = results["answers"].get("qwen2.5-coder-1.5b", {})
         if kutip.get("first_token_p50_s") and peer.get("first_token_p50_s"):
-            lines.append(f"\nPeer / kutip time to first token (1.5b): {peer['first_token_p50_s'] / kutip['first_token_p50_s']:.1f}×")
-    if peer:
-        lines.append(f"\nPeer ingest of the seeds: {peer['ingest_seconds']} s ({peer['articles_per_s']} articles/s); "
-                     f"kutip: {results['ingest']['seeds']['seconds']} s.")
-    lines.append(f"\nPeak memory (RSS) of the whole run: {results.get('peak_rss_mb')} MB")
+            lines.append(f"\nPeer / kutip, 1.5B: time to first token {peer['first_token_p50_s'] / kutip['first_token_p50_s']:.1f}×, "
+                         f"total {peer['total_p50_s'] / kutip['total_p50_s']:.1f}× (p50).")
+    for name, peer_run in results["peer"].items():
+        mine = results["ingest"].get(name)
+        if mine and peer_run.get("articles_per_s"):
+            lines.append(f"Ingest of {name}: kutip {mine['articles_per_s']} articles/s, peer {peer_run['articles_per_s']} "
+                         f"({mine['articles_per_s'] / peer_run['articles_per_s']:.2f}×; kutip embeds every sentence, the peer one chunk per article).")
+    phases = ", ".join(f"{k} {v} MB" for k, v in results.get("peak_rss_mb_after", {}).items())
+    lines.append(f"\nPeak memory (RSS, one process): {results.get('peak_rss_mb')} MB; after each phase: {phases}")
     return "\n".join(lines)

@@ -8,7 +8,8 @@ Metrics (each is a mean over the questions it applies to):
 - citation recall (answerable, answered): the answer cites all of the question's gold sentences.
 - citation precision (answered): share of citations that support their claim, judged
   automatically: a citation counts when it is a gold sentence or contains a gold fact.
-- cited characters: characters of cited text per answered question (granularity).
+- cited characters: characters of cited text per answered question (granularity); citing share:
+  share of answered questions with at least one citation; cited characters per citing answer.
 - abstention precision: share of abstentions that were on unanswerable questions; abstention
   recall: share of unanswerable questions abstained; false-abstention rate: share of answerable
   questions abstained.
@@ -156,6 +157,9 @@ def metrics(records: list[Record]) -> dict[str, Any]:
     out["citation_recall"] = _mean([r.citation_hit for r in answerable if not r.abstained])
     out["citation_precision"] = _mean([r.citation_precision for r in answered])
     out["cited_chars_per_answer"] = round(float(np.mean([r.cited_chars for r in answered])), 1) if answered else None
+    citing = [r for r in answered if r.cited_texts]
+    out["citing_share"] = round(len(citing) / len(answered), 3) if answered else None
+    out["cited_chars_per_citing_answer"] = round(float(np.mean([r.cited_chars for r in citing])), 1) if citing else None
     out["abstention_precision"] = _mean([not r.answerable for r in abstained])
     out["abstention_recall"] = _mean([r.abstained for r in unanswerable])
     out["false_abstention_rate"] = _mean([r.abstained for r in answerable])
@@ -174,7 +178,8 @@ def breakdown(records: list[Record], key: str) -> dict[str, dict[str, Any]]:
 
 
 MAIN_METRICS = ["recall@5", "fact_recall", "citation_recall", "citation_precision", "abstention_recall",
-                "false_abstention_rate", "cited_chars_per_answer", "first_token_p50_s", "total_p50_s", "total_p95_s"]
+                "false_abstention_rate", "cited_chars_per_answer", "citing_share", "cited_chars_per_citing_answer",
+                "first_token_p50_s", "total_p50_s", "total_p95_s"]
 
 
 def markdown_table(columns: dict[str, dict[str, Any]], rows: list[str]) -> str:
@@ -267,6 +272,16 @@ def run(settings: Settings, questions: list[Question], *, compare: bool = False,
         "systems": systems,
         "records": {name: [r.model_dump() for r in recs] for name, recs in records.items()},
     }
+
+
+def rescore(report: dict[str, Any]) -> dict[str, Any]:
+    """Recompute every figure of a report from its stored records (after a metric is added)."""
+    records = {name: [Record.model_validate(r) for r in recs] for name, recs in report["records"].items()}
+    report["systems"] = {
+        name: {"overall": metrics(recs), "by_category": breakdown(recs, "category"), "by_language": breakdown(recs, "language")}
+        for name, recs in records.items()
+    }
+    return report
 
 
 def write_report(report: dict[str, Any], out: Path) -> None:

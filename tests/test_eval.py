@@ -22,12 +22,13 @@ pytestmark = pytest.mark.llm
 
 # dev-split questions, one or two per category, both languages, two unanswerable, one follow-up
 SUBSET = ["q003", "q010", "q026", "q043", "q058", "q065", "q070", "q080"]
-# what kutip must keep on this subset with the 0.5B model (greedy decoding). Measured on
-# 2026-11-23: citation precision 0.667 (it answers one unanswerable question with true but
-# irrelevant cited claims, which the judge scores 0), fact recall 0.333, abstention recall 0.5,
-# language match 1.0, false abstentions 0.167. The floors sit just below: a regression fails.
-FLOORS = {"citation_precision": 0.6, "fact_recall": 0.3, "abstention_recall": 0.5, "language_match": 0.85}
-CEILINGS = {"false_abstention_rate": 0.34}
+# what kutip must keep on this subset with the 0.5B model (greedy decoding, default settings).
+# Measured on 2026-11-23 at top_k 3: citation precision 0.4 (it answers one unanswerable question
+# with true but off-question cited claims, which the judge scores 0), fact recall 0.167, abstention
+# recall 0.5, language match 1.0, false abstentions 0.333 (at top_k 4: 0.667, 0.333, 0.5, 1.0,
+# 0.167). The floors sit just below the measured values: a regression fails.
+FLOORS = {"citation_precision": 0.35, "fact_recall": 0.12, "abstention_recall": 0.5, "language_match": 0.85}
+CEILINGS = {"false_abstention_rate": 0.4}
 
 
 @pytest.fixture(scope="module")
