@@ -25,7 +25,7 @@ from .answer import MARKER, Numbered, strip_markers
 from .corpus import split_sentences
 from .models import Embedder
 from .schema import Citation
-from .text import EN_STOPWORDS, ID_STOPWORDS, numbers, refers_back, stems, words
+from .text import EN_STOPWORDS, ID_STOPWORDS, numbers, refers_back, stems, with_antecedent, words
 
 # English names whose Indonesian form differs (general geography, not corpus-specific)
 NAME_GLOSSARY = {
@@ -158,7 +158,7 @@ class CitationChecker:
             if refers_back(item.sentence.text) and (item.sentence.article_id, item.sentence.index - 1) in position
         ]
         if in_context:
-            joined = self.embedder.passages([f"{shown[p].sentence.text} {shown[j].sentence.text}" for j, p in in_context])
+            joined = self.embedder.passages([with_antecedent(shown[p].sentence.text, shown[j].sentence.text) for j, p in in_context])
             own = cos.copy()
             for (j, previous), vec in zip(in_context, joined):
                 together = claim_vecs @ vec

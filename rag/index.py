@@ -40,7 +40,7 @@ from .corpus import Article, Sentence
 from .errors import BackendUnavailableError, DataDirError, IndexMismatchError
 from .models import Embedder, get_embedder
 from .settings import Settings
-from .text import refers_back, stems
+from .text import refers_back, stems, with_antecedent
 
 EMBED_BATCH = 64
 CONTEXT_RULE = 1  # version of the refers-back rule; articles written under another are rewritten
@@ -113,7 +113,7 @@ def embedding_text(article: Article, sentence: Sentence, variant: str = "sentenc
 
 def context_text(article: Article, sentence: Sentence) -> str:
     """What a back-referring sentence's context vector is computed on: the previous sentence and it."""
-    return f"{article.sentences[sentence.index - 1].text} {sentence.text}"
+    return with_antecedent(article.sentences[sentence.index - 1].text, sentence.text)
 
 
 def _check_data_dir(path: Path) -> None:

@@ -56,6 +56,12 @@ def refers_back(text: str, first_words: int = 3) -> bool:
     return any(token in _BACK_REFERENCES for token in words(text)[:first_words])
 
 
+def with_antecedent(previous: str, sentence: str) -> str:
+    """A back-referring sentence read together with the sentence before it: what its context vector
+    is computed on, and what the citation check compares a claim with."""
+    return f"{previous} {sentence}"
+
+
 @lru_cache(maxsize=1)
 def _stemmer():  # type: ignore[no-untyped-def]
     import Stemmer

@@ -43,18 +43,18 @@ from rag.text import numbers  # noqa: E402
 
 def tune_context_rule(articles_list, questions, articles) -> dict:
     """Dense-only retrieval of the gold sentences under each variant of the refers-back rule."""
-    from rag.text import _BACK_REFERENCES, words
+    from rag.text import refers_back, with_antecedent
 
     embedder = get_embedder()
     sentences = [(a, s) for a in articles_list for s in a.sentences]
     ids = [s.id for _, s in sentences]
     own = embedder.passages([s.text for _, s in sentences])
-    joined = embedder.passages([(a.sentences[s.index - 1].text + " " if s.index else "") + s.text for a, s in sentences])
+    joined = embedder.passages([with_antecedent(a.sentences[s.index - 1].text, s.text) if s.index else s.text for a, s in sentences])
     qs = [q for q in questions if q.answerable and not q.history]
     qvecs = embedder.queries([q.question for q in qs])
     results = {}
     for n in (0, 3, 5, 8):
-        flagged = np.array([n > 0 and s.index > 0 and any(t in _BACK_REFERENCES for t in words(s.text)[:n]) for _, s in sentences])
+        flagged = np.array([n > 0 and s.index > 0 and refers_back(s.text, n) for _, s in sentences])
         for mode in ("replace", "max") if n else ("none",):
             ranks = []
             for q, qv in zip(qs, qvecs):
@@ -128,6 +128,7 @@ def tune_support(index, settings, questions, articles, models: list[str]) -> dic
     questions, then pick the absolute threshold and the margin to the best-supported shown sentence
     with the best F1 (numbers must match in either case, as in rag.cite)."""
     embedder = get_embedder()
+    checker = CitationChecker(embedder, settings.support_threshold)  # no margin: the raw cosines are tuned
     pairs = []
     for model in models:
         llm = get_llm(settings.model_copy(update={"llm": model}))
@@ -141,7 +142,6 @@ def tune_support(index, settings, questions, articles, models: list[str]) -> dic
             claims = [c for c in split_claims(raw) if "NO_ANSWER" not in c.text and c.markers]
             if not claims:
                 continue
-            checker = CitationChecker(embedder, settings.support_threshold)
             cos, _ = checker.support_matrix([c.text for c in claims], shown, q.question)
             by_n = {item.n: j for j, item in enumerate(shown)}
             for i, claim in enumerate(claims):
