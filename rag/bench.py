@@ -66,10 +66,6 @@ def generate_corpus(n: int, out: Path, seeds: Path, seed: int = 7) -> Path:
     return out
 
 
-def load_corpus_names(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.txt")) + sorted(folder.glob("*.md"))
-
-
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -163,50 +159,43 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     results: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "ingest": {}, "answers": {}, "peer": {},
                                "peak_rss_mb_after": {}}
 
-    def save(phase: str) -> None:
-        results["peak_rss_mb_after"][phase] = round(_peak_rss_mb(), 1)
-        results["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    def save(phase: str, figures: dict[str, Any]) -> None:
+        results["peak_rss_mb_after"][phase] = results["peak_rss_mb"] = round(_peak_rss_mb(), 1)
         (out / "bench.json").write_text(json.dumps(results, indent=2))
         (out / "bench.md").write_text(render(results) + "\n")
-        print(f"{phase}: done; peak RSS so far {results['peak_rss_mb']} MB", flush=True)
+        print(f"{phase}: {figures}; peak RSS so far {results['peak_rss_mb']} MB", flush=True)
+
+    def ingest(name: str) -> None:
+        s = settings.model_copy(update={"data_dir": work / f"data-{name}", "corpus_dir": corpora[name]})
+        results["ingest"][name] = bench_ingest(s, corpora[name])
+        save(f"ingest {name}", results["ingest"][name])
 
     try:
         sizes = sorted(int(s) for s in str(args.sizes).split(",") if s.strip())
-        largest = sizes[-1:] if len(sizes) > 1 else []
+        smaller, largest = (sizes[:-1], sizes[-1:]) if len(sizes) > 1 else (sizes, [])
         corpora = {"seeds": settings.corpus_dir}
         for n in sizes:
             corpora[f"generated-{n}"] = generate_corpus(n, work / f"gen{n}", settings.corpus_dir)
-        first = [name for name in corpora if name not in {f"generated-{n}" for n in largest}]
-        for name in first:
-            s = settings.model_copy(update={"data_dir": work / f"data-{name}", "corpus_dir": corpora[name]})
-            results["ingest"][name] = bench_ingest(s, corpora[name])
-            print(f"ingest {name}: {results['ingest'][name]}", flush=True)
-            save(f"ingest {name}")
+        for name in ["seeds", *(f"generated-{n}" for n in smaller)]:
+            ingest(name)
         seeds_settings = settings.model_copy(update={"data_dir": work / "data-seeds"})
         if args.questions:
             for model in ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"):
                 s = seeds_settings.model_copy(update={"llm": model})
                 results["answers"][model] = bench_answers(s, args.questions)
-                print(f"answers {model}: {results['answers'][model]}", flush=True)
-                save(f"answers {model}")
+                save(f"answers {model}", results["answers"][model])
         peer_settings = seeds_settings.model_copy(update={"llm": "qwen2.5-coder-1.5b"})
         results["peer"]["seeds"] = bench_peer(peer_settings, settings.corpus_dir, args.questions)
-        print(f"peer seeds: {results['peer']['seeds']}", flush=True)
-        save("peer seeds")
+        save("peer seeds", results["peer"]["seeds"])
         # the peer also indexes the largest generated corpus of at most 1,000 articles, for the ratio
         # (one 512-token chunk embedding per article makes larger ones take the better part of an hour)
-        mid = [name for name in first if name != "seeds" and len(load_corpus_names(corpora[name])) <= 1000]
-        for name in mid[-1:]:
+        for n in [n for n in smaller if n <= 1000][-1:]:
+            name = f"generated-{n}"
             s = settings.model_copy(update={"data_dir": work / f"peer-{name}", "llm": "qwen2.5-coder-1.5b"})
             results["peer"][name] = bench_peer(s, corpora[name], 0)
-            print(f"peer {name}: {results['peer'][name]}", flush=True)
-            save(f"peer {name}")
+            save(f"peer {name}", results["peer"][name])
         for n in largest:
-            name = f"generated-{n}"
-            s = settings.model_copy(update={"data_dir": work / f"data-{name}", "corpus_dir": corpora[name]})
-            results["ingest"][name] = bench_ingest(s, corpora[name])
-            print(f"ingest {name}: {results['ingest'][name]}", flush=True)
-            save(f"ingest {name}")
+            ingest(f"generated-{n}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("\n" + render(results))

@@ -260,27 +260,27 @@ def run(settings: Settings, questions: list[Question], *, compare: bool = False,
             records["llama-index"].append(score_peer(q, peer))
             if progress:
                 progress("llama-index", q)
-    systems = {
-        name: {"overall": metrics(recs), "by_category": breakdown(recs, "category"), "by_language": breakdown(recs, "language")}
-        for name, recs in records.items()
-    }
     return {
         "model": settings.llm if settings.backend == "llamacpp" else settings.ollama_model,
         "backend": settings.backend,
         "questions": len(questions),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "systems": systems,
+        "systems": score_systems(records),
         "records": {name: [r.model_dump() for r in recs] for name, recs in records.items()},
+    }
+
+
+def score_systems(records: dict[str, list[Record]]) -> dict[str, Any]:
+    """Each system's figures: overall, by category and by language."""
+    return {
+        name: {"overall": metrics(recs), "by_category": breakdown(recs, "category"), "by_language": breakdown(recs, "language")}
+        for name, recs in records.items()
     }
 
 
 def rescore(report: dict[str, Any]) -> dict[str, Any]:
     """Recompute every figure of a report from its stored records (after a metric is added)."""
-    records = {name: [Record.model_validate(r) for r in recs] for name, recs in report["records"].items()}
-    report["systems"] = {
-        name: {"overall": metrics(recs), "by_category": breakdown(recs, "category"), "by_language": breakdown(recs, "language")}
-        for name, recs in records.items()
-    }
+    report["systems"] = score_systems({name: [Record.model_validate(r) for r in recs] for name, recs in report["records"].items()})
     return report
 
 
