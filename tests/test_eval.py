@@ -9,6 +9,7 @@ and kutip's answers on the subset do not fall below the floors measured for this
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import yaml
@@ -39,15 +40,10 @@ def report(fast_settings, tmp_path_factory):
     subset = work / "subset.yaml"
     subset.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     # a private copy of the seeded index: the peer writes its own collection into the same Chroma
-    import shutil
-
     shutil.copytree(fast_settings.data_dir, work / "data")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KUTIP_DATA_DIR", str(work / "data"))
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KUTIP_DATA_DIR", str(work / "data"))
         code = cli.main(["--model", FAST_MODEL, "eval", "--questions", str(subset), "--out", str(work / "out"), "--compare"])
-    finally:
-        mp.undo()
     assert code == 0
     return work / "out"
 

@@ -121,18 +121,6 @@ def test_gradio_endpoint_under_load(seeded_dir, tmp_path_factory):
     data_dir, corpus_dir = private_copy(seeded_dir, tmp_path_factory, "ui-load")
     url, app, qa = start_ui(data_dir, corpus_dir)
     recorder = Recorder(qa)
-    answers: dict[str, Answer] = {}
-    lock = threading.Lock()
-    original = recorder._stream
-
-    def recording_stream(question, history=None, **kwargs):
-        for item in original(question, history, **kwargs):
-            if isinstance(item, Answer):
-                with lock:
-                    answers[question] = item
-            yield item
-
-    recorder._stream = recording_stream
     sessions = [client(url) for _ in range(CLIENTS)]
     try:
         results, latencies, errors, wall = run_clients(lambda i, q: sessions[i].predict(q, FAST_MODEL, api_name="/chat"))
@@ -148,7 +136,7 @@ def test_gradio_endpoint_under_load(seeded_dir, tmp_path_factory):
         assert len(replies) == QUESTIONS_EACH
         for asked, reply in zip(questions[i], replies):
             assert 'class="kutip-error"' not in reply, plain(reply)
-            answer = answers[asked]
+            answer = recorder.answers[asked]
             if answer.abstained:
                 abstained += 1
                 assert 'class="kutip-abstain"' in reply

@@ -72,10 +72,12 @@ def private_copy(seeded_dir: Path, tmp_path_factory, name: str) -> tuple[Path, P
 
 
 class Recorder:
-    """Wraps ``qa.stream`` to record each (question, history) the UI passes; behaviour unchanged."""
+    """Wraps ``qa.stream`` to record each (question, history) the UI passes, and the final answer
+    to each question; behaviour unchanged."""
 
     def __init__(self, qa) -> None:
         self.calls: list[tuple[str, list[tuple[str, str]]]] = []
+        self.answers: dict[str, object] = {}
         self._stream = qa.stream
         self._lock = threading.Lock()
         qa.stream = self
@@ -83,7 +85,11 @@ class Recorder:
     def __call__(self, question, history=None, **kwargs):
         with self._lock:
             self.calls.append((question, list(history or [])))
-        return self._stream(question, history, **kwargs)
+        for item in self._stream(question, history, **kwargs):
+            if not isinstance(item, str):
+                with self._lock:
+                    self.answers[question] = item
+            yield item
 
     def history_for(self, question: str) -> list[tuple[str, str]]:
         return next(h for q, h in self.calls if q == question)
