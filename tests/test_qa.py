@@ -20,10 +20,11 @@ from .conftest import FAST_MODEL, ROOT, SEEDS, make_settings
 
 pytestmark = pytest.mark.llm
 
-# (question, an accepted spelling of the expected fact, the sentence id that states it).
-# The fast 0.5B model (the one CI runs) gets these right; ANSWERED_OR_ABSTAINED lists questions it
-# gets wrong today (wrong number or name), where the citation check must remove the wrong claim or
-# abstain rather than cite a sentence that does not support it. Accuracy is measured by `kutip eval`.
+# (question, accepted spellings of the expected fact, the sentence id that states it): 12 questions,
+# six Indonesian, six English. The fast 0.5B model gets ANSWERABLE right; ANSWERED_OR_ABSTAINED it
+# gets wrong today (wrong number or name), so there the 0.5B must remove the wrong claim or abstain
+# rather than cite a sentence that does not support it, and the default 1.5B model must answer them
+# with the fact and its sentence. Accuracy over a held-out set is measured by `kutip eval`.
 ANSWERABLE = [
     ("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?", ["60"], "000_08ce80ad1bf367da:10"),
     ("Di kota mana Kompleks Mesin Ryongsong berada?", ["Hamhung"], "000_08ce80ad1bf367da:2"),
@@ -93,6 +94,25 @@ def test_hard_questions_are_right_or_abstain(qa_fast, articles, question, facts,
         cited = [f"{c.article_id}:{c.sentence_index}" for c in answer.citations]
         if any(f.lower() in answer.text.lower() for f in facts):
             assert sentence_id in cited, (answer.text, cited)
+
+
+@pytest.fixture(scope="module")
+def qa_default(seeded_dir):
+    """The default 1.5B model over the seeded index (loaded once for this module)."""
+    from rag.settings import Settings
+
+    return QA(make_settings(seeded_dir, llm=Settings.model_fields["llm"].default))
+
+
+@pytest.mark.parametrize("question, facts, sentence_id", ANSWERED_OR_ABSTAINED, ids=[q[:40] for q, _, _ in ANSWERED_OR_ABSTAINED])
+def test_default_model_answers_the_hard_questions(qa_default, articles, question, facts, sentence_id):
+    answer = qa_default.ask(question)
+    assert not answer.abstained, answer
+    assert any(f.lower() in answer.text.lower() for f in facts), answer.text
+    cited = [f"{c.article_id}:{c.sentence_index}" for c in answer.citations]
+    assert sentence_id in cited, (answer.text, cited)
+    assert answer.model == "llamacpp:qwen2.5-coder-1.5b"
+    assert_well_formed(answer, articles)
 
 
 @pytest.mark.parametrize("question", UNANSWERABLE)
