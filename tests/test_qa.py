@@ -63,6 +63,14 @@ def assert_well_formed(answer: Answer, articles: dict) -> None:
         assert articles[c.article_id].sentences[c.sentence_index].text == c.sentence
 
 
+def assert_states_and_cites(answer: Answer, facts: list[str], sentence_id: str) -> None:
+    """The answer gives the fact (one of its spellings) and cites the sentence that states it."""
+    assert not answer.abstained, answer
+    assert any(f.lower() in answer.text.lower() for f in facts), answer.text
+    cited = [f"{c.article_id}:{c.sentence_index}" for c in answer.citations]
+    assert sentence_id in cited, (answer.text, cited)
+
+
 @pytest.fixture(scope="module")
 def articles(seed_articles):
     return {a.id: a for a in seed_articles}
@@ -71,10 +79,7 @@ def articles(seed_articles):
 @pytest.mark.parametrize("question, facts, sentence_id", ANSWERABLE, ids=[q[:40] for q, _, _ in ANSWERABLE])
 def test_answer_has_fact_and_cites_its_sentence(qa_fast, articles, question, facts, sentence_id):
     answer = qa_fast.ask(question)
-    assert not answer.abstained, answer
-    assert any(f.lower() in answer.text.lower() for f in facts), answer.text
-    cited = [f"{c.article_id}:{c.sentence_index}" for c in answer.citations]
-    assert sentence_id in cited, (answer.text, cited)
+    assert_states_and_cites(answer, facts, sentence_id)
     assert answer.language == ("en" if re.search(r"\b(how|what|which|who|where|through|in)\b", question.lower()) else "id")
     assert answer.model == f"llamacpp:{FAST_MODEL}"
     assert answer.timings.first_token_s is not None and answer.timings.total_s >= answer.timings.first_token_s
@@ -107,10 +112,7 @@ def qa_default(seeded_dir):
 @pytest.mark.parametrize("question, facts, sentence_id", ANSWERED_OR_ABSTAINED, ids=[q[:40] for q, _, _ in ANSWERED_OR_ABSTAINED])
 def test_default_model_answers_the_hard_questions(qa_default, articles, question, facts, sentence_id):
     answer = qa_default.ask(question)
-    assert not answer.abstained, answer
-    assert any(f.lower() in answer.text.lower() for f in facts), answer.text
-    cited = [f"{c.article_id}:{c.sentence_index}" for c in answer.citations]
-    assert sentence_id in cited, (answer.text, cited)
+    assert_states_and_cites(answer, facts, sentence_id)
     assert answer.model == "llamacpp:qwen2.5-coder-1.5b"
     assert_well_formed(answer, articles)
 
