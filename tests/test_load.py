@@ -22,7 +22,7 @@ import pytest
 
 from rag.evalset import load_questions
 from rag.qa import QA, validate_question
-from rag.retrieve import retrieve
+from rag.retrieve import retrieve, with_neighbours
 from rag.schema import Answer
 
 from .conftest import FAST_MODEL, ROOT
@@ -105,8 +105,10 @@ def test_python_api_under_load(fast_settings):
             if answer.abstained:
                 assert answer.citations == []
                 continue
-            # built from its own question's context: every citation is a sentence retrieved for it
-            own = {h.sentence.id for h in retrieve(qa.index, asked, fast_settings).hits}
+            # built from its own question's context: every citation is a sentence shown for it (the
+            # retrieved ones, and the sentence a back-referring hit refers to)
+            hits = retrieve(qa.index, asked, fast_settings).hits
+            own = {s.id for s in with_neighbours(qa.index, hits, fast_settings.window)}
             cited = {f"{c.article_id}:{c.sentence_index}" for c in answer.citations}
             assert cited <= own, (asked, cited, own)
             assert len(re.findall(r"\[\d+\]", answer.text)) >= 1
