@@ -2,7 +2,8 @@
 
 A claim (one sentence of the answer) is supported by a shown sentence when
 1. every number in the claim appears in the sentence (or its article's date), compared across
-   notations (``10.000`` = ``10,000`` = ``10000``; ``6 juta`` = ``6 million``),
+   notations (``10.000`` = ``10,000`` = ``10000``; ``6 juta`` = ``6 million``), and in an answer to
+   an Indonesian question, what the number counts ("5.000 *pekerja*") is named in the sentence too,
 2. every proper name in the claim appears (fuzzily, or through a small English–Indonesian
    geography glossary) in the shown sentences or the question — no names from nowhere, and
 3. the two mean the same thing: multilingual e5 cosine ≥ ``support_threshold`` (works across
@@ -25,7 +26,7 @@ from .answer import MARKER, Numbered, strip_markers
 from .corpus import split_sentences
 from .models import Embedder
 from .schema import Citation
-from .text import EN_STOPWORDS, ID_STOPWORDS, numbers, refers_back, stems, with_antecedent, words
+from .text import EN_STOPWORDS, ID_STOPWORDS, detect_language, numbers, refers_back, stems, with_antecedent, words
 
 # English names whose Indonesian form differs (general geography, not corpus-specific)
 NAME_GLOSSARY = {
@@ -170,20 +171,29 @@ class CitationChecker:
         context_words = set(words(question)).union(
             *(words(f"{item.sentence.text} {item.sentence.title} {item.sentence.outlet or ''}") for item in shown)
         )
+        previous = {j: p for j, p in in_context}
+        indonesian_question = bool(question) and detect_language(question) == "id"
         for i, claim in enumerate(claims):
             claim_numbers = numbers(claim)
             claim_stems = set(stems(claim))
+            counted = counted_things(claim) if indonesian_question else set()
             if not all(_name_known(n, context_words) for n in names(claim)):
                 continue  # a name from nowhere: no shown sentence supports this claim
+            # a sentence can state the claim only if it has the claim's numbers and, in Indonesian,
+            # names what they count ("5.000 pekerja" cannot rest on a sentence whose 5.000 counts soldiers)
+            could_state = [
+                claim_numbers <= allowed[j]
+                and counted <= sent_stems[j] | (sent_stems[previous[j]] if j in previous else set())
+                for j in range(len(shown))
+            ]
             for j in range(len(shown)):
-                if not claim_numbers <= allowed[j]:
-                    continue
-                overlap = len(claim_stems & sent_stems[j]) / max(1, len(claim_stems))
-                ok[i, j] = cos[i, j] >= self.support_threshold or overlap >= self.overlap_threshold
+                if could_state[j]:
+                    overlap = len(claim_stems & sent_stems[j]) / max(1, len(claim_stems))
+                    ok[i, j] = cos[i, j] >= self.support_threshold or overlap >= self.overlap_threshold
             if self.support_margin is not None and ok[i].any():
                 # e5 similarities sit in a narrow band: a sentence supports the claim only when it is
                 # (nearly) as close to it as the closest shown sentence that could state it
-                best = max(cos[i, j] for j in range(len(shown)) if claim_numbers <= allowed[j])
+                best = max(cos[i, j] for j in range(len(shown)) if could_state[j])
                 ok[i] &= cos[i] >= best - self.support_margin
         return cos, ok
 
@@ -247,6 +257,15 @@ def quantities(text: str) -> list[tuple[str, float, str]]:
         if unit and value:
             found.append((unit[0], max(value), m.group(0)))
     return found
+
+
+def counted_things(claim: str) -> set[str]:
+    """Stems of what an Indonesian claim counts ("5.000 pekerja" -> {"kerja"}); empty for English
+    claims, whose nouns cannot be matched word for word against Indonesian sentences (the caller
+    also applies it only to answers to Indonesian questions)."""
+    if detect_language(claim) != "id":
+        return set()
+    return {unit for unit, _, _ in quantities(claim)}
 
 
 def add_disagreements(checked: Checked, shown: Sequence[Numbered], note_templates: dict[str, str], language: str, limit: int = 2) -> Checked:
