@@ -35,7 +35,7 @@ class Numbered(BaseModel):
     sentence: StoredSentence
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=64)
 def _read(prompts_dir: Path, name: str) -> str:
     return (prompts_dir / name).read_text(encoding="utf-8").strip()
 
@@ -78,16 +78,34 @@ LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
 
 
 def build_messages(prompts_dir: Path, numbered: Sequence[Numbered], question: str, language: str) -> list[ChatMessage]:
-    """System rules + worked example (fixed prefix), then this question's sentences and question."""
+    """System rules + worked examples (fixed prefix), then this question's sentences and question."""
     user = prompt_text(prompts_dir, "question.txt").format(
         context=format_context(numbered), question=_one_line(question), language_name=LANGUAGE_NAMES[language]
     )
     return [
         ChatMessage(role=MessageRole.SYSTEM, content=prompt_text(prompts_dir, "system.txt")),
-        ChatMessage(role=MessageRole.USER, content=prompt_text(prompts_dir, "example_user.txt")),
-        ChatMessage(role=MessageRole.ASSISTANT, content=prompt_text(prompts_dir, "example_assistant.txt")),
+        *example_messages(prompts_dir),
         ChatMessage(role=MessageRole.USER, content=user),
     ]
+
+
+@lru_cache(maxsize=8)
+def _example_names(prompts_dir: Path) -> tuple[str, ...]:
+    folder = prompts_dir / "examples"
+    users = sorted(folder.glob("*_user.txt"), key=lambda p: (len(p.name), p.name))
+    return tuple(f"examples/{p.name[: -len('_user.txt')]}" for p in users if (folder / p.name.replace("_user", "_assistant")).exists())
+
+
+def example_messages(prompts_dir: Path) -> list[ChatMessage]:
+    """The worked examples (``prompts/examples/N_user.txt`` + ``N_assistant.txt``), as chat turns.
+
+    They sit in the unchanging prefix, so llama.cpp processes them once per process, not per question.
+    """
+    messages = []
+    for name in _example_names(prompts_dir):
+        messages.append(ChatMessage(role=MessageRole.USER, content=prompt_text(prompts_dir, f"{name}_user.txt")))
+        messages.append(ChatMessage(role=MessageRole.ASSISTANT, content=prompt_text(prompts_dir, f"{name}_assistant.txt")))
+    return messages
 
 
 def generate(llm: LLM, messages: list[ChatMessage]) -> Iterator[str]:

@@ -21,26 +21,27 @@ from .conftest import FAST_MODEL, ROOT, SEEDS, make_settings
 pytestmark = pytest.mark.llm
 
 # (question, accepted spellings of the expected fact, the sentence id that states it): 12 questions,
-# six Indonesian, six English. The fast 0.5B model gets ANSWERABLE right; ANSWERED_OR_ABSTAINED it
-# gets wrong today (wrong number or name), so there the 0.5B must remove the wrong claim or abstain
-# rather than cite a sentence that does not support it, and the default 1.5B model must answer them
-# with the fact and its sentence. Accuracy over a held-out set is measured by `kutip eval`.
+# six Indonesian, six English. The default 1.5B model must answer all twelve with the fact and its
+# sentence. The fast 0.5B model gets ANSWERABLE right; ANSWERED_OR_ABSTAINED it gets wrong today
+# (wrong number, name or sentence), so there the 0.5B must either cite the sentence that states the
+# fact or not give the fact at all. Accuracy over a held-out set is measured by `kutip eval`.
 ANSWERABLE = [
     ("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?", ["60"], "000_08ce80ad1bf367da:10"),
     ("Di kota mana Kompleks Mesin Ryongsong berada?", ["Hamhung"], "000_08ce80ad1bf367da:2"),
-    ("In which city is the Ryongsong Machine Complex located?", ["Hamhung"], "000_08ce80ad1bf367da:2"),
     ("Berapa jangkauan rudal Hwasong-11?", ["380", "800"], "001_dba1eee5a9ccde63:5"),
-    ("Melalui pelabuhan apa Korea Utara mengirim senjata ke Rusia?", ["Najin"], "004_ceac9d7f48264563:2"),
-]
-ANSWERED_OR_ABSTAINED = [
+    ("Siapa peneliti CNS yang mengatakan pabrik itu satu-satunya pembuat rudal KN-23?", ["Sam Lair", "Lair"], "000_08ce80ad1bf367da:6"),
     ("How many KN-23 missiles did Russia fire in 2024?", ["60", "sixty"], "000_08ce80ad1bf367da:10"),
     ("What is the range of the Hwasong-11 missiles?", ["380", "800"], "001_dba1eee5a9ccde63:5"),
+]
+ANSWERED_OR_ABSTAINED = [
+    ("In which city is the Ryongsong Machine Complex located?", ["Hamhung"], "000_08ce80ad1bf367da:2"),
+    ("Melalui pelabuhan apa Korea Utara mengirim senjata ke Rusia?", ["Najin"], "004_ceac9d7f48264563:2"),
     ("Through which port did North Korea send weapons to Russia?", ["Najin"], "004_ceac9d7f48264563:2"),
     ("Berapa pekerja yang dikirim Korea Utara ke Rusia menurut Badan Intelijen Nasional Korea Selatan?", ["15.000", "15,000"], "003_c88d8b6703be8690:11"),
     ("How many workers has North Korea sent to Russia according to South Korea's intelligence agency?", ["15,000", "15.000", "15 000"], "003_c88d8b6703be8690:11"),
-    ("Siapa peneliti CNS yang mengatakan pabrik itu satu-satunya pembuat rudal KN-23?", ["Sam Lair", "Lair"], "000_08ce80ad1bf367da:6"),
     ("Which Russian defence minister joined Kim at the military parade?", ["Shoigu"], "002_71ed3bbcc62fd0db:7"),
 ]
+TWELVE = ANSWERABLE + ANSWERED_OR_ABSTAINED
 
 UNANSWERABLE = [
     "Siapa pemenang Piala Dunia 2022?",
@@ -109,8 +110,8 @@ def qa_default(seeded_dir):
     return QA(make_settings(seeded_dir, llm=Settings.model_fields["llm"].default))
 
 
-@pytest.mark.parametrize("question, facts, sentence_id", ANSWERED_OR_ABSTAINED, ids=[q[:40] for q, _, _ in ANSWERED_OR_ABSTAINED])
-def test_default_model_answers_the_hard_questions(qa_default, articles, question, facts, sentence_id):
+@pytest.mark.parametrize("question, facts, sentence_id", TWELVE, ids=[q[:40] for q, _, _ in TWELVE])
+def test_default_model_answers_all_twelve(qa_default, articles, question, facts, sentence_id):
     answer = qa_default.ask(question)
     assert_states_and_cites(answer, facts, sentence_id)
     assert answer.model == "llamacpp:qwen2.5-coder-1.5b"
@@ -222,6 +223,6 @@ def test_public_ask_uses_settings_and_builds_missing_index(tmp_path, monkeypatch
     monkeypatch.setattr(rag.qa, "_default", None)
     from rag import ask
 
-    answer = ask("Melalui pelabuhan apa Korea Utara mengirim senjata ke Rusia?")
-    assert "Najin" in answer.text and answer.citations
+    answer = ask("Di kota mana Kompleks Mesin Ryongsong berada?")
+    assert "Hamhung" in answer.text and answer.citations
     assert SentenceIndex(make_settings(tmp_path / "fresh")).count() == 66
