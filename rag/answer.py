@@ -82,11 +82,12 @@ def build_messages(prompts_dir: Path, numbered: Sequence[Numbered], question: st
     user = prompt_text(prompts_dir, "question.txt").format(
         context=format_context(numbered), question=_one_line(question), language_name=LANGUAGE_NAMES[language]
     )
-    return [
-        ChatMessage(role=MessageRole.SYSTEM, content=prompt_text(prompts_dir, "system.txt")),
-        *example_messages(prompts_dir),
-        ChatMessage(role=MessageRole.USER, content=user),
-    ]
+    return [*fixed_messages(prompts_dir), ChatMessage(role=MessageRole.USER, content=user)]
+
+
+def fixed_messages(prompts_dir: Path) -> list[ChatMessage]:
+    """The unchanging start of every answering prompt: the system rules and the worked examples."""
+    return [ChatMessage(role=MessageRole.SYSTEM, content=prompt_text(prompts_dir, "system.txt")), *example_messages(prompts_dir)]
 
 
 @lru_cache(maxsize=8)

@@ -230,10 +230,11 @@ def _neutral(text: str) -> str:
     return text.replace("<|", "<\u200b|").replace("|>", "|\u200b>")
 
 
-def chatml(messages: Sequence[ChatMessage]) -> str:
-    """Qwen2.5's ChatML template, ending with the open assistant turn."""
+def chatml(messages: Sequence[ChatMessage], *, open_turn: bool = True) -> str:
+    """Qwen2.5's ChatML template, ending with the open assistant turn (unless ``open_turn=False``:
+    a prefix of a longer prompt)."""
     parts = [f"<|im_start|>{m.role.value}\n{_neutral(m.content or '')}<|im_end|>\n" for m in messages]
-    return "".join(parts) + "<|im_start|>assistant\n"
+    return "".join(parts) + ("<|im_start|>assistant\n" if open_turn else "")
 
 
 class LlamaCppLLM(CustomLLM):
@@ -283,6 +284,15 @@ class LlamaCppLLM(CustomLLM):
             is_chat_model=True,
             model_name=self.model_name,
         )
+
+    def prime(self, prefix: str) -> int:
+        """Process ``prefix`` (the fixed start of every prompt) into the KV cache now, so the first
+        question only pays for its own part. Returns the number of prefix tokens."""
+        tokens = self._llama.tokenize(prefix.encode("utf-8"), special=True)  # as create_completion does
+        with self._lock:
+            self._llama.reset()
+            self._llama.eval(tokens)
+        return len(tokens)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))

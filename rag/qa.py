@@ -13,12 +13,12 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any, Literal
 
-from .answer import NO_ANSWER, build_messages, condense_question, generate, is_refusal, number_sentences, prompt_text
+from .answer import NO_ANSWER, build_messages, condense_question, fixed_messages, generate, is_refusal, number_sentences, prompt_text
 from .cite import CitationChecker, add_disagreements
 from .corpus import load_corpus_report
 from .errors import BackendUnavailableError, QuestionError
 from .index import SentenceIndex
-from .models import get_embedder, get_llm, model_label
+from .models import LlamaCppLLM, chatml, get_embedder, get_llm, model_label
 from .retrieve import Retrieval, retrieve, with_neighbours
 from .schema import Answer, Timings
 from .settings import Settings
@@ -85,6 +85,14 @@ class QA:
     def llm(self, settings: Settings | None = None, purpose: Literal["answer", "condense"] = "answer") -> Any:
         """The answering LLM (or the one that rewrites follow-ups), loaded on first use."""
         return get_llm(settings or self.settings, purpose)
+
+    def warm(self, settings: Settings | None = None) -> None:
+        """Load the answering model and, with llama.cpp, process the fixed prompt prefix (rules and
+        worked examples) into its KV cache, so that the first question costs no more than later ones."""
+        settings = settings or self.settings
+        llm = self.llm(settings)
+        if isinstance(llm, LlamaCppLLM):
+            llm.prime(chatml(fixed_messages(settings.prompts_dir), open_turn=False))
 
     # ------------------------------------------------------------------ answering
 

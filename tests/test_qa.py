@@ -226,3 +226,22 @@ def test_public_ask_uses_settings_and_builds_missing_index(tmp_path, monkeypatch
     answer = ask("Di kota mana Kompleks Mesin Ryongsong berada?")
     assert "Hamhung" in answer.text and answer.citations
     assert SentenceIndex(make_settings(tmp_path / "fresh")).count() == 66
+
+
+def test_warm_primes_the_fixed_prefix_that_every_prompt_starts_with(qa_fast):
+    """``QA.warm`` puts the rules and worked examples in llama.cpp's KV cache; that only helps if
+    they tokenize the same alone as at the start of a real prompt, which this checks."""
+    from rag.answer import build_messages, fixed_messages, number_sentences
+    from rag.models import chatml
+    from rag.retrieve import retrieve
+
+    settings = qa_fast.settings
+    qa_fast.warm()
+    llama = qa_fast.llm()._llama
+    prefix = llama.tokenize(chatml(fixed_messages(settings.prompts_dir), open_turn=False).encode(), special=True)
+    assert llama.n_tokens == len(prefix) > 200
+    shown = number_sentences([h.sentence for h in retrieve(qa_fast.index, "Berapa jangkauan rudal Hwasong-11?", settings).hits])
+    full = llama.tokenize(chatml(build_messages(settings.prompts_dir, shown, "Berapa jangkauan rudal Hwasong-11?", "id")).encode(), special=True)
+    assert full[: len(prefix)] == prefix and len(full) > len(prefix)
+    answer = qa_fast.ask("Berapa jangkauan rudal Hwasong-11?")
+    assert "380" in answer.text and answer.citations

@@ -424,13 +424,13 @@ def serve(
 
 
 def warm_up(qa: QA) -> threading.Thread:
-    """Index the corpus if the index is empty and load the default model, in the background."""
+    """Index the corpus if the index is empty, load the default model and its prompt prefix, in the background."""
 
     def run() -> None:
         started = time.perf_counter()
         try:
             qa.ensure_index()
-            qa.llm()
+            qa.warm()
             print(f"kutip: ready ({qa.settings.llm if qa.settings.backend == 'llamacpp' else qa.settings.ollama_model} loaded in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - the first question reports the problem again, clearly
             print(f"kutip: warm-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
