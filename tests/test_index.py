@@ -253,3 +253,24 @@ def test_back_referring_sentence_is_found_and_shown_with_its_antecedent(tmp_path
     assert index.context.get(include=[])["ids"] == [workers.id]
     index.remove(article.id)
     assert index.context.count() == 0 and index.count() == 0
+
+
+def test_manifest_cache_is_reused_until_another_writer_changes_the_index(seeded_copy, monkeypatch):
+    """The manifest is re-read only when the collections' record counts change (or after
+    MANIFEST_REFRESH_S): a second, idle second costs three counts, not a full read."""
+    import time
+
+    reader = SentenceIndex(make_settings(seeded_copy))
+    first = reader.records()
+    time.sleep(1.1)
+    assert reader.records() is first  # counts unchanged: the cached manifest is trusted
+    writer = SentenceIndex(make_settings(seeded_copy))  # another writer on the same index
+    gone = sorted(first)[0]
+    writer.remove(gone)
+    time.sleep(1.1)
+    after = reader.records()
+    assert gone not in after and len(after) == len(first) - 1
+    assert gone not in {h.sentence.article_id for h in retrieve(reader, "rudal KN-23 Korea Utara", reader.settings, top_k=10).hits}
+    monkeypatch.setattr(index_module, "MANIFEST_REFRESH_S", 0.0)
+    time.sleep(1.1)
+    assert reader.records() is not after  # past the bound it is read again even with the same counts
