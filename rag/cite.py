@@ -12,6 +12,10 @@ A claim (one sentence of the answer) is supported by a shown sentence when
 Markers naming unsupported sentences move to the best supporting shown sentence, or are dropped;
 claims with no support are removed; an answer with no supported claim abstains. Citations can
 only name sentences that were shown to the model, which are sentences read from the index.
+
+Supported claims can still miss the question: ``misfit`` rejects a how-many answer without a figure
+or without the thing counted ("Berapa kontainer …" answered with "6 juta peluru"), a when answer
+without a time, and an answer about another year than the one asked about.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from .answer import MARKER, Numbered, strip_markers
 from .corpus import split_sentences
 from .models import Embedder
 from .schema import Citation
-from .text import EN_STOPWORDS, ID_STOPWORDS, detect_language, numbers, refers_back, stems, with_antecedent, words
+from .text import (
+    EN_STOPWORDS, ID_STOPWORDS, asks_for, counted_noun, detect_language, numbers, quantities, refers_back, stems, with_antecedent, words,
+)
 
 # English names whose Indonesian form differs (general geography, not corpus-specific)
 NAME_GLOSSARY = {
@@ -242,23 +248,6 @@ class CitationChecker:
         return Checked(text=" ".join(kept), citations=citations, removed=removed, moved=moved, dropped=dropped)
 
 
-_QUANTITY = re.compile(
-    r"(?<![\w.,-])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?:\s+(ribu|juta|miliar|triliun|thousand|million|billion))?\s+([^\W\d_]{3,})",
-    re.IGNORECASE,
-)
-
-
-def quantities(text: str) -> list[tuple[str, float, str]]:
-    """(unit stem, value, as written) for every "number unit" in ``text`` (e.g. "15.000 tentara")."""
-    found = []
-    for m in _QUANTITY.finditer(text):
-        unit = stems(m.group(3))
-        value = numbers(m.group(0).rsplit(" ", 1)[0])
-        if unit and value:
-            found.append((unit[0], max(value), m.group(0)))
-    return found
-
-
 def counted_things(claim: str) -> set[str]:
     """Stems of what an Indonesian claim counts ("5.000 pekerja" -> {"kerja"}); empty for English
     claims, whose nouns cannot be matched word for word against Indonesian sentences (the caller
@@ -272,7 +261,8 @@ def add_disagreements(checked: Checked, shown: Sequence[Numbered], note_template
     """When a cited figure ("10.000 tentara") differs from the same kind of figure in another shown
     sentence ("15.000 tentara"), append that figure with its own citation, source and date."""
     cited_keys = {(c.article_id, c.sentence_index) for c in checked.citations}
-    cited_figures = {(unit, value) for c in checked.citations for unit, value, _ in quantities(c.sentence)}
+    stated = numbers(strip_markers(checked.text))  # only figures the answer gives: not every number in a cited sentence
+    cited_figures = {(unit, value) for c in checked.citations for unit, value, _ in quantities(c.sentence) if value in stated}
     cited_units = {unit for unit, _ in cited_figures}
     notes = []
     citations = list(checked.citations)
@@ -293,3 +283,41 @@ def add_disagreements(checked: Checked, shown: Sequence[Numbered], note_template
     if not notes:
         return checked
     return checked.model_copy(update={"text": checked.text + " " + " ".join(notes), "citations": citations})
+
+
+# ----------------------------------------------------------------------------- answer fits question
+
+_QUANTITY_WORDS = re.compile(
+    r"\b(?:puluhan|ratusan|ribuan|jutaan|belasan|setengah|separuh|lipat|dozens?|hundreds|thousands|millions|"
+    r"half|double[ds]?|twice|tripled?|several|beberapa)\b",
+    re.IGNORECASE,
+)
+_TIME_WORDS = re.compile(
+    r"\b(?:januari|februari|maret|april|mei|juni|juli|agustus|september|oktober|november|desember|january|"
+    r"february|march|may|june|july|august|october|december|lalu|kemarin|pekan|minggu|pertengahan|awal|akhir|"
+    r"ago|last|yesterday|week|mid|early|late|earlier|previously|sebelumnya|today|hari ini|tahun ini|this year)\b",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+
+
+def misfit(question: str, answer: str, citations: Sequence[Citation]) -> str | None:
+    """Why a checked answer does not answer ``question`` (``None`` when it may):
+    a how-many question answered without any figure, a when question without any time, or a year
+    the question is about ("in 2021") that neither a cited sentence nor a cited article's date has.
+    Each supported claim can still be beside the point; these are the cases a rule can see."""
+    body = strip_markers(answer)
+    kind = asks_for(question)
+    if kind == "quantity" and not (numbers(body) or _QUANTITY_WORDS.search(body)):
+        return "the question asks how many, the answer gives no figure"
+    noun = counted_noun(question) if kind == "quantity" else None
+    if noun and not (set(stems(noun)) & set(stems(body)) or noun.rstrip("s") in {w.rstrip("s") for w in words(body)}):
+        return f"the question asks how many {noun}, the answer does not say"
+    if kind == "date" and not (re.search(r"\d", body) or _TIME_WORDS.search(body)):
+        return "the question asks when, the answer gives no time"
+    cited_years = {int(v) for c in citations for v in numbers(c.sentence) if v.is_integer()}
+    cited_years |= {c.published.year for c in citations if c.published}
+    for year in _YEAR.findall(question):
+        if int(year) not in cited_years:
+            return f"the question is about {year}, no cited sentence or article is"
+    return None

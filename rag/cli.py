@@ -78,6 +78,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print("\n")
     print(final.text)
+    if final.abstain_reason:
+        print(f"(why: {final.abstain_reason})", file=sys.stderr)
     for i, c in enumerate(final.citations, 1):
         meta = ", ".join(x for x in (c.outlet, c.published.isoformat() if c.published else None) if x)
         print(f"\n[{i}] {c.title}" + (f" ({meta})" if meta else "") + f" — {c.article_id}, sentence {c.sentence_index}")

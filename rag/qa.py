@@ -1,7 +1,7 @@
 """The public entry points: ``ask`` and ``stream``, and the ``QA`` object that holds the pieces.
 
-question → (condense with history) → retrieve → abstain early? → prompt → generate (stream)
-→ citation check → Answer.
+question → (condense with history) → retrieve (+ a disagreeing figure) → abstain early? → prompt
+→ generate (stream) → citation check and fit to the question (``QA.judge``) → Answer.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any, Literal
 
-from .answer import NO_ANSWER, build_messages, condense_question, fixed_messages, generate, is_refusal, number_sentences, prompt_text
-from .cite import CitationChecker, add_disagreements
+from .answer import (
+    NO_ANSWER, Numbered, build_messages, condense_question, fixed_messages, generate, is_refusal,
+    number_sentences, prompt_text, strip_markers,
+)
+from .cite import Checked, CitationChecker, add_disagreements, misfit
 from .corpus import load_corpus_report
 from .errors import BackendUnavailableError, QuestionError
 from .index import SentenceIndex
@@ -25,6 +28,7 @@ from .settings import Settings
 from .text import Language, detect_language
 
 History = Sequence[tuple[str, str]]
+REFUSED = "the model found no answer in the sentences"
 
 
 @contextmanager
@@ -96,8 +100,11 @@ class QA:
 
     # ------------------------------------------------------------------ answering
 
-    def abstention(self, question: str, language: Language, settings: Settings, timings: Timings, standalone: str | None) -> Answer:
+    def abstention(
+        self, question: str, language: Language, settings: Settings, timings: Timings, standalone: str | None, reason: str
+    ) -> Answer:
         return Answer(
+            abstain_reason=reason,
             question=question,
             standalone_question=standalone,
             text=prompt_text(settings.prompts_dir, f"abstain_{language}.txt"),
@@ -133,12 +140,12 @@ class QA:
 
         found: Retrieval = retrieve(
             self.index, search_question, settings, article_ids=article_ids, date_from=date_from, date_to=date_to,
-            language=language,
+            language=language, figure_depth=settings.figure_depth, by_part=settings.by_part,
         )
         timings = Timings(retrieval_s=round(found.seconds, 4))
         if not found.hits or found.top_dense < settings.abstain_threshold:
             timings.total_s = round(time.perf_counter() - started, 4)
-            yield self.abstention(question, language, settings, timings, standalone)
+            yield self.abstention(question, language, settings, timings, standalone, "no sentence is close enough to the question")
             return
 
         shown = number_sentences(with_neighbours(self.index, found.hits, settings.window))
@@ -152,17 +159,13 @@ class QA:
                 yield piece
         raw = "".join(pieces).strip()
 
-        if not raw or raw.startswith(NO_ANSWER) or (is_refusal(raw) and not any(c.isdigit() for c in raw.split("[")[0])):
-            timings.total_s = round(time.perf_counter() - started, 4)
-            yield self.abstention(question, language, settings, timings, standalone)
-            return
-        checked = self.checker.check(raw, shown, search_question)
+        checked, reason = self.judge(raw, shown, search_question)
         if checked.citations:
             notes = {lang: prompt_text(settings.prompts_dir, f"disagree_{lang}.txt") for lang in ("id", "en")}
             checked = add_disagreements(checked, shown, notes, language)
         timings.total_s = round(time.perf_counter() - started, 4)
         if not checked.citations:
-            answer = self.abstention(question, language, settings, timings, standalone)
+            answer = self.abstention(question, language, settings, timings, standalone, reason or "no claim is supported")
             answer.removed_claims = checked.removed
             yield answer
             return
@@ -177,6 +180,22 @@ class QA:
             timings=timings,
             removed_claims=checked.removed,
         )
+
+    def judge(self, raw: str, shown: list[Numbered], question: str) -> tuple[Checked, str | None]:
+        """The model's answer after the citation check, and why it cannot be given (``None`` when
+        it can): the model refused (``REFUSED``), no claim is supported, or it does not answer what
+        was asked (``rag.cite.misfit``)."""
+        if not raw or raw.startswith(NO_ANSWER) or (is_refusal(raw) and not any(c.isdigit() for c in raw.split("[")[0])):
+            return Checked(text="", citations=[], removed=[]), REFUSED
+        checked = self.checker.check(raw, shown, question)
+        if not checked.citations:
+            unsupported = "; ".join(f'"{claim}"' for claim in checked.removed[:2])
+            return checked, f"no sentence states {unsupported}" if unsupported else "it cites no sentence"
+        reason = misfit(question, checked.text, checked.citations)
+        if reason:
+            # supported sentences that do not answer what was asked ("how many" with no figure)
+            return checked.model_copy(update={"citations": [], "removed": [*checked.removed, strip_markers(checked.text)]}), reason
+        return checked, None
 
     def ask(self, question: str, history: History | None = None, **kwargs: Any) -> Answer:
         """Answer ``question`` (see ``stream``); returns the final ``Answer``."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from .index import SentenceIndex, StoredSentence
 from .settings import Settings
-from .text import Language, detect_language
+from .text import Language, asks_for, detect_language, quantities, question_parts
 
 
 class Hit(BaseModel):
@@ -36,32 +36,10 @@ class Retrieval(BaseModel):
     seconds: float
 
 
-def retrieve(
-    index: SentenceIndex,
-    question: str,
-    settings: Settings,
-    *,
-    top_k: int | None = None,
-    article_ids: list[str] | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    language: Language | None = None,
-) -> Retrieval:
-    """The ``top_k`` best sentences for ``question``, optionally limited to articles or dates."""
-    started = time.perf_counter()
-    language = language or detect_language(question)
-    k = top_k or settings.top_k
-    n = max(settings.candidates, k)
-
-    if date_from or date_to:
-        allowed = [
-            r.id for r in index.complete_articles().values()
-            if r.published and (not date_from or r.published >= date_from) and (not date_to or r.published <= date_to)
-        ]
-        article_ids = [a for a in allowed if not article_ids or a in article_ids]
-        if not article_ids:
-            return Retrieval(question=question, language=language, hits=[], top_dense=0.0, seconds=time.perf_counter() - started)
-
+def _fused(
+    index: SentenceIndex, question: str, settings: Settings, n: int, language: Language, article_ids: list[str] | None
+) -> tuple[list[Hit], float]:
+    """Every candidate for ``question`` as a ``Hit``, best first, and the top dense cosine."""
     vector = index.embedder.query(question)
     dense = index.dense(vector, n, article_ids)
     weight = settings.bm25_weight_id if language == "id" else settings.bm25_weight_en
@@ -86,12 +64,73 @@ def retrieve(
             cosine[sid] = similarity
             by_id[sid] = by_id[sid].model_copy(update={"via_context": via_context})
     ranked = sorted((sid for sid in fused if sid in by_id), key=lambda sid: (-fused[sid], -cosine.get(sid, 0.0)))
-    hits = [
-        Hit(sentence=by_id[sid], score=fused[sid], dense=cosine.get(sid, 0.0), lexical=bm25.get(sid, 0.0))
-        for sid in ranked[:k]
-    ]
-    top_dense = max((c for _, c in dense), default=0.0)
+    hits = [Hit(sentence=by_id[sid], score=fused[sid], dense=cosine.get(sid, 0.0), lexical=bm25.get(sid, 0.0)) for sid in ranked]
+    return hits, max((c for _, c in dense), default=0.0)
+
+
+def retrieve(
+    index: SentenceIndex,
+    question: str,
+    settings: Settings,
+    *,
+    top_k: int | None = None,
+    article_ids: list[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    language: Language | None = None,
+    figure_depth: int = 0,
+    by_part: bool = False,
+) -> Retrieval:
+    """The ``top_k`` best sentences for ``question``, optionally limited to articles or dates.
+
+    With ``by_part``, a question that asks two things ("…, and when did …?") also gets the best
+    sentence for each part on its own, when that is not among the top ones already.
+    With ``figure_depth``, a how-many question also gets the best-ranked sentence among the next
+    ``figure_depth`` that gives a different figure for something a top sentence counts ("6.700
+    kontainer" below "13.000 kontainer"), so that sources that disagree are both shown."""
+    started = time.perf_counter()
+    language = language or detect_language(question)
+    k = top_k or settings.top_k
+    n = max(settings.candidates, k)
+
+    if date_from or date_to:
+        allowed = [
+            r.id for r in index.complete_articles().values()
+            if r.published and (not date_from or r.published >= date_from) and (not date_to or r.published <= date_to)
+        ]
+        article_ids = [a for a in allowed if not article_ids or a in article_ids]
+        if not article_ids:
+            return Retrieval(question=question, language=language, hits=[], top_dense=0.0, seconds=time.perf_counter() - started)
+
+    ranked, top_dense = _fused(index, question, settings, n, language, article_ids)
+    hits = ranked[:k]
+    for part in question_parts(question) if by_part else []:
+        chosen = {h.sentence.id for h in hits}
+        best = next((h for h in _fused(index, part, settings, n, language, article_ids)[0][:k] if h.sentence.id not in chosen), None)
+        if best is not None:
+            hits.append(best)
+    if figure_depth and asks_for(question) == "quantity":
+        chosen = {h.sentence.id for h in hits}
+        later = [h for h in ranked[k : k + figure_depth] if h.sentence.id not in chosen]
+        extra = {s.id for s in other_figures([h.sentence for h in hits], [h.sentence for h in later])}
+        hits += [h for h in later if h.sentence.id in extra]
     return Retrieval(question=question, language=language, hits=hits, top_dense=top_dense, seconds=time.perf_counter() - started)
+
+
+def other_figures(top: list[StoredSentence], later: list[StoredSentence], limit: int = 1) -> list[StoredSentence]:
+    """Up to ``limit`` sentences from ``later`` (best first) that count the same thing as a sentence
+    in ``top`` with a different figure (same unit stem, other value)."""
+    figures = {(unit, value) for s in top for unit, value, _ in quantities(s.text)}
+    units = {unit for unit, _ in figures}
+    found: list[StoredSentence] = []
+    for s in later:
+        if len(found) >= limit:
+            break
+        new = [(unit, value) for unit, value, _ in quantities(s.text) if unit in units and (unit, value) not in figures]
+        if new:
+            found.append(s)
+            figures.update(new)
+    return found
 
 
 def with_neighbours(index: SentenceIndex, hits: list[Hit], window: int) -> list[StoredSentence]:

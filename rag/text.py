@@ -131,3 +131,73 @@ def numbers(text: str, language_hint: Language | None = None) -> set[float]:
         if token in _WORD_NUMBERS and _WORD_NUMBERS[token] > 0:
             found.add(float(_WORD_NUMBERS[token]))
     return found
+
+
+_QUANTITY = re.compile(
+    r"(?<![\w.,-])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?:\s+(ribu|juta|miliar|triliun|thousand|million|billion))?\s+([^\W\d_]{3,})",
+    re.IGNORECASE,
+)
+
+
+def quantities(text: str) -> list[tuple[str, float, str]]:
+    """(unit stem, value, as written) for every "number unit" in ``text`` (e.g. "15.000 tentara");
+    years ("2024 Rusia") are not quantities."""
+    found = []
+    for m in _QUANTITY.finditer(text):
+        unit = stems(m.group(3))
+        value = numbers(m.group(0).rsplit(" ", 1)[0])
+        if unit and value and not (len(m.group(1)) == 4 and 1900 <= max(value) <= 2100):
+            found.append((unit[0], max(value), m.group(0)))
+    return found
+
+
+_ASKS_DATE = re.compile(
+    r"\b(?:kapan|when|tanggal berapa|tahun berapa|bulan apa|pukul berapa|(?:on )?what (?:date|day|month|year|time)|"
+    r"which (?:date|day|months?|years?))\b",
+    re.IGNORECASE,
+)
+_ASKS_QUANTITY = re.compile(
+    r"\b(?:berapa|how (?:many|much|long|far|large|big|often)|what (?:is|was|are|were) the (?:\w+ )?"
+    r"(?:number|amount|percentage|share|cost|price|population|range|size|capacity|total))\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for(question: str) -> str | None:
+    """What kind of answer the question wants: ``"date"``, ``"quantity"`` or ``None`` (anything)."""
+    if _ASKS_DATE.search(question):
+        return "date"
+    if _ASKS_QUANTITY.search(question):
+        return "quantity"
+    return None
+
+
+_PART_BREAK = re.compile(
+    r",?\s+(?:and|dan|serta)\s+(?=(?:(?:to|in|from|for|with|by|ke|di|dari|untuk|dengan|oleh)\s+)?"
+    r"(?:what|who|whom|which|when|where|why|how|apa|apakah|siapa|berapa|kapan|mengapa|kenapa|bagaimana|"
+    r"(?:di|ke|dari)\s*(?:[^\W\d_]+\s+)?mana)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that asks two or more things ("How far …, and where …?");
+    an empty list for a question that asks one thing."""
+    parts = [p.strip(" ,;?") for p in _PART_BREAK.split(question)]
+    parts = [p + "?" for p in parts if len(words(p)) >= 2]
+    return parts if len(parts) >= 2 else []
+
+
+_ASKED_COUNT = re.compile(r"\b[Bb]erapa(?:\s+banyak|\s+jumlah)?\s+([a-z][a-z-]{2,})\b")
+
+
+def counted_noun(question: str) -> str | None:
+    """The thing an Indonesian how-many question counts: "Berapa kontainer …" -> "kontainer";
+    ``None`` when it names none. (English answers paraphrase the noun: "troops" as "soldiers", so
+    English questions are not held to it.)"""
+    m = _ASKED_COUNT.search(question)
+    if not m:
+        return None
+    noun = m.group(1)
+    return None if noun in ID_STOPWORDS or noun in EN_STOPWORDS or noun in {"kali", "times", "lama", "banyak", "persen"} else noun
+

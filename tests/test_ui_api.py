@@ -170,6 +170,7 @@ def test_abstention_has_no_sources(ui):
     assert "Artikel tidak menyebutkan hal ini." in answer
     assert "No sources" in sources and "<mark" not in article
     assert "first token –" in timings  # abstained before generation
+    assert 'class="kutip-abstain-why">alasan: no sentence is close enough' in answer  # and says why
 
 
 def test_sessions_do_not_mix_and_follow_ups_use_own_history(ui):

@@ -127,10 +127,12 @@ def answer_html(turn: int, answer: Answer) -> str:
 
 def abstention_html(answer: Answer) -> str:
     lang = answer.language if answer.language in ABSTAIN_HEADING else "en"
+    label = "alasan" if lang == "id" else "why"
+    why = f'<span class="kutip-abstain-why">{label}: {esc(_short(answer.abstain_reason, 300))}</span>' if answer.abstain_reason else ""
     return (
         f'<div class="kutip-abstain"><strong class="kutip-abstain-head">{esc(ABSTAIN_HEADING[lang])}</strong>'
         f'<span class="kutip-abstain-body">{esc_lines(answer.text.strip())}</span>'
-        f'<span class="kutip-abstain-hint">{esc(ABSTAIN_HINT[lang])}</span></div>'
+        f'<span class="kutip-abstain-hint">{esc(ABSTAIN_HINT[lang])}</span>{why}</div>'
     )
 
 
