@@ -58,8 +58,9 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def format_context(numbered: Sequence[Numbered]) -> str:
-    """The numbered sentences under ``## title — outlet, date`` headers."""
+def format_context(numbered: Sequence[Numbered], header: str = "## {title} — {meta}") -> str:
+    """The numbered sentences under a header per article (``prompts/header.txt``: ``{title}``, and
+    ``{meta}`` = outlet and date)."""
     lines: list[str] = []
     current = None
     for item in numbered:
@@ -69,7 +70,7 @@ def format_context(numbered: Sequence[Numbered]) -> str:
             title = _one_line(s.title)
             title = title if len(title) <= 50 else title[:48].rsplit(" ", 1)[0] + "…"
             meta = ", ".join(x for x in (s.outlet, s.published.isoformat() if s.published else None) if x)
-            lines.append(f"## {title}" + (f" — {meta}" if meta else ""))
+            lines.append(header.format(title=title, meta=meta) if meta else header.split("{title}")[0] + title)
         lines.append(f"[{item.n}] {_one_line(s.text)}")
     return "\n".join(lines)
 
@@ -80,7 +81,7 @@ LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
 def build_messages(prompts_dir: Path, numbered: Sequence[Numbered], question: str, language: str) -> list[ChatMessage]:
     """System rules + worked examples (fixed prefix), then this question's sentences and question."""
     user = prompt_text(prompts_dir, "question.txt").format(
-        context=format_context(numbered), question=_one_line(question), language_name=LANGUAGE_NAMES[language]
+        context=format_context(numbered, prompt_text(prompts_dir, "header.txt")), question=_one_line(question), language_name=LANGUAGE_NAMES[language]
     )
     return [*fixed_messages(prompts_dir), ChatMessage(role=MessageRole.USER, content=user)]
 
