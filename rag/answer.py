@@ -58,6 +58,12 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def short_title(title: str, limit: int = 50) -> str:
+    """An article title on one line, cut at a word boundary with "…" when longer than ``limit``."""
+    title = _one_line(title)
+    return title if len(title) <= limit else title[: limit - 2].rsplit(" ", 1)[0] + "…"
+
+
 def format_context(numbered: Sequence[Numbered], header: str = "## {title} — {meta}") -> str:
     """The numbered sentences under a header per article (``prompts/header.txt``: ``{title}``, and
     ``{meta}`` = outlet and date)."""
@@ -67,8 +73,7 @@ def format_context(numbered: Sequence[Numbered], header: str = "## {title} — {
         s = item.sentence
         if s.article_id != current:
             current = s.article_id
-            title = _one_line(s.title)
-            title = title if len(title) <= 50 else title[:48].rsplit(" ", 1)[0] + "…"
+            title = short_title(s.title)
             meta = ", ".join(x for x in (s.outlet, s.published.isoformat() if s.published else None) if x)
             lines.append(header.format(title=title, meta=meta) if meta else header.split("{title}")[0] + title)
         lines.append(f"[{item.n}] {_one_line(s.text)}")

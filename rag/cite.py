@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from .answer import MARKER, Numbered, strip_markers
+from .answer import MARKER, Numbered, short_title, strip_markers
 from .corpus import split_sentences
 from .models import Embedder
 from .schema import Citation
@@ -276,7 +276,7 @@ def add_disagreements(checked: Checked, shown: Sequence[Numbered], note_template
                     Citation(article_id=s.article_id, sentence_index=s.index, sentence=s.text, title=s.title,
                              outlet=s.outlet, published=s.published, score=1.0)
                 )
-                source = ", ".join(x for x in (s.outlet or s.title[:40], s.published.isoformat() if s.published else None) if x)
+                source = ", ".join(x for x in (s.outlet or short_title(s.title, 40), s.published.isoformat() if s.published else None) if x)
                 notes.append(note_templates[language].format(source=source, figure=written, n=len(citations)))
                 cited_figures.add((unit, value))
                 break

@@ -41,4 +41,4 @@ class Answer(BaseModel):
     model: str
     timings: Timings = Timings()
     removed_claims: list[str] = Field([], description="Claims dropped because no shown sentence supports them.")
-    abstain_reason: str | None = Field(None, description="Why kutip abstained after calling the model, when it did.")
+    abstain_reason: str | None = Field(None, description="Why kutip abstained (None when it answered).")

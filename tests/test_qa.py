@@ -140,13 +140,14 @@ def test_follow_up_uses_history(qa_fast, articles):
 
 
 def test_disagreeing_sources_give_both_figures(qa_fast, articles):
-    """The model cites one troop figure; the other article's figure is added with its own citation and date."""
+    """At the default settings both troop figures are shown (the second from below the top 3); the
+    model cites one, and the other article's figure is added with its own citation and date."""
     from rag.answer import number_sentences, prompt_text
     from rag.cite import add_disagreements
     from rag.retrieve import retrieve
 
     settings = qa_fast.settings
-    found = retrieve(qa_fast.index, "Berapa tentara yang dikirim Korea Utara ke Rusia?", settings, top_k=6)
+    found = retrieve(qa_fast.index, "Berapa tentara yang dikirim Korea Utara ke Rusia?", settings, figure_depth=settings.figure_depth)
     shown = number_sentences([h.sentence for h in found.hits])
     n15 = next(i.n for i in shown if "15.000 tentara" in i.sentence.text)
     assert any("10.000 tentara" in i.sentence.text for i in shown)  # retrieval brings both figures
