@@ -89,7 +89,7 @@ def score_kutip(q: Question, qa: QA, articles: dict, settings: Settings) -> Reco
     rec.cited_chars = sum(len(c.sentence) for c in answer.citations)
     rec.language_ok = detect_language(answer.text) == q.language
     if q.answerable:
-        found = retrieve(qa.index, answer.standalone_question or q.question, settings, top_k=10)
+        found = retrieve(qa.index, answer.standalone_question or q.question, settings, top_k=10, figure_depth=0, by_part=False)
         ranked = [h.sentence.id for h in found.hits]
         rec.gold_ranks = [ranked.index(g) + 1 if g in ranked else 0 for g in gold_ids]
         rec.fact_hit = (not answer.abstained) and facts_found(answer.text, q.gold_facts)

@@ -140,7 +140,7 @@ class QA:
 
         found: Retrieval = retrieve(
             self.index, search_question, settings, article_ids=article_ids, date_from=date_from, date_to=date_to,
-            language=language, figure_depth=settings.figure_depth, by_part=settings.by_part,
+            language=language,
         )
         timings = Timings(retrieval_s=round(found.seconds, 4))
         if not found.hits or found.top_dense < settings.abstain_threshold:

@@ -78,10 +78,12 @@ def retrieve(
     date_from: date | None = None,
     date_to: date | None = None,
     language: Language | None = None,
-    figure_depth: int = 0,
-    by_part: bool = False,
+    figure_depth: int | None = None,
+    by_part: bool | None = None,
 ) -> Retrieval:
-    """The ``top_k`` best sentences for ``question``, optionally limited to articles or dates.
+    """The ``top_k`` best sentences for ``question``, optionally limited to articles or dates, and
+    the sentences the settings add to them (``figure_depth``, ``by_part``; pass 0 / False for the
+    plain ranking).
 
     With ``by_part``, a question that asks two things ("…, and when did …?") also gets the best
     sentence for each part on its own, when that is not among the top ones already.
@@ -92,6 +94,8 @@ def retrieve(
     language = language or detect_language(question)
     k = top_k or settings.top_k
     n = max(settings.candidates, k)
+    figure_depth = settings.figure_depth if figure_depth is None else figure_depth
+    by_part = settings.by_part if by_part is None else by_part
 
     if date_from or date_to:
         allowed = [

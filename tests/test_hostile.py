@@ -342,7 +342,7 @@ def test_retrieval_on_hostile_questions_returns_only_real_sentences(qa_fast, see
     except QuestionError:
         return
     found = retrieve(qa_fast.index, question, qa_fast.settings)
-    assert len(found.hits) <= qa_fast.settings.top_k
+    assert len(found.hits) <= qa_fast.settings.top_k + 1  # + a sentence with a disagreeing figure (parts are off)
     for hit in found.hits:
         assert seed_sentences[(hit.sentence.article_id, hit.sentence.index)] == hit.sentence.text
 
