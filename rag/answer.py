@@ -64,9 +64,8 @@ def short_title(title: str, limit: int = 50) -> str:
     return title if len(title) <= limit else title[: limit - 2].rsplit(" ", 1)[0] + "…"
 
 
-def format_context(numbered: Sequence[Numbered], header: str = "## {title} — {meta}") -> str:
-    """The numbered sentences under a header per article (``prompts/header.txt``: ``{title}``, and
-    ``{meta}`` = outlet and date)."""
+def format_context(numbered: Sequence[Numbered]) -> str:
+    """The numbered sentences under ``## title — outlet, date`` headers."""
     lines: list[str] = []
     current = None
     for item in numbered:
@@ -75,7 +74,7 @@ def format_context(numbered: Sequence[Numbered], header: str = "## {title} — {
             current = s.article_id
             title = short_title(s.title)
             meta = ", ".join(x for x in (s.outlet, s.published.isoformat() if s.published else None) if x)
-            lines.append(header.format(title=title, meta=meta) if meta else header.split("{title}")[0] + title)
+            lines.append(f"## {title}" + (f" — {meta}" if meta else ""))
         lines.append(f"[{item.n}] {_one_line(s.text)}")
     return "\n".join(lines)
 
@@ -86,7 +85,7 @@ LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
 def build_messages(prompts_dir: Path, numbered: Sequence[Numbered], question: str, language: str) -> list[ChatMessage]:
     """System rules + worked examples (fixed prefix), then this question's sentences and question."""
     user = prompt_text(prompts_dir, "question.txt").format(
-        context=format_context(numbered, prompt_text(prompts_dir, "header.txt")), question=_one_line(question), language_name=LANGUAGE_NAMES[language]
+        context=format_context(numbered), question=_one_line(question), language_name=LANGUAGE_NAMES[language]
     )
     return [*fixed_messages(prompts_dir), ChatMessage(role=MessageRole.USER, content=user)]
 

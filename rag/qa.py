@@ -160,15 +160,15 @@ class QA:
         raw = "".join(pieces).strip()
 
         checked, reason = self.judge(raw, shown, search_question)
-        if checked.citations:
-            notes = {lang: prompt_text(settings.prompts_dir, f"disagree_{lang}.txt") for lang in ("id", "en")}
-            checked = add_disagreements(checked, shown, notes, language)
-        timings.total_s = round(time.perf_counter() - started, 4)
-        if not checked.citations:
-            answer = self.abstention(question, language, settings, timings, standalone, reason or "no claim is supported")
+        if reason is not None:
+            timings.total_s = round(time.perf_counter() - started, 4)
+            answer = self.abstention(question, language, settings, timings, standalone, reason)
             answer.removed_claims = checked.removed
             yield answer
             return
+        notes = {lang: prompt_text(settings.prompts_dir, f"disagree_{lang}.txt") for lang in ("id", "en")}
+        checked = add_disagreements(checked, shown, notes, language)
+        timings.total_s = round(time.perf_counter() - started, 4)
         yield Answer(
             question=question,
             standalone_question=standalone,
@@ -183,8 +183,8 @@ class QA:
 
     def judge(self, raw: str, shown: list[Numbered], question: str) -> tuple[Checked, str | None]:
         """The model's answer after the citation check, and why it cannot be given (``None`` when
-        it can): the model refused (``REFUSED``), no claim is supported, or it does not answer what
-        was asked (``rag.cite.misfit``)."""
+        it can, and then it has citations): the model refused (``REFUSED``), no claim is supported,
+        or it does not answer what was asked (``rag.cite.misfit``)."""
         if not raw or raw.startswith(NO_ANSWER) or (is_refusal(raw) and not any(c.isdigit() for c in raw.split("[")[0])):
             return Checked(text="", citations=[], removed=[]), REFUSED
         checked = self.checker.check(raw, shown, question)

@@ -199,5 +199,5 @@ def counted_noun(question: str) -> str | None:
     if not m:
         return None
     noun = m.group(1)
-    return None if noun in ID_STOPWORDS or noun in EN_STOPWORDS or noun in {"kali", "times", "lama", "banyak", "persen"} else noun
+    return None if noun in ID_STOPWORDS or noun in EN_STOPWORDS or noun in {"kali", "lama", "banyak", "persen"} else noun
 

@@ -31,7 +31,7 @@ for r in recs:
     q = qs[r['id']]
     question = r['question']
     # rebuild what the model saw (same retrieval as in the run)
-    found = retrieve(qa.index, question if not q.history else question, settings, figure_depth=settings.figure_depth)
+    found = retrieve(qa.index, question, settings)  # as QA retrieves
     if q.history:
         continue  # follow-ups need the condensed question; skip in this probe
     shown = number_sentences(with_neighbours(qa.index, found.hits, settings.window))
