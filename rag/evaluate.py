@@ -14,6 +14,10 @@ Metrics (each is a mean over the questions it applies to):
   recall: share of unanswerable questions abstained; false-abstention rate: share of answerable
   questions abstained.
 - speed: time to first token and total time per question, p50 and p95.
+
+``--oracle`` measures reading alone: each answerable question is answered from its gold sentences
+only (no retrieval), so its fact recall is the ceiling the model reaches with perfect retrieval;
+``raw_fact_recall`` is the same before the citation check and the answer-fit check.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pydantic import BaseModel
 
 from .corpus import load_corpus
 from .evalset import Question, facts_found, load_questions, resolve_gold
+from .answer import build_messages, condense_question, generate, number_sentences
 from .qa import QA
 from .retrieve import retrieve
 from .settings import Settings
@@ -52,6 +57,7 @@ class Record(BaseModel):
     gold_ids: list[str] = []
     gold_ranks: list[int] = []  # rank (1-based) of each gold sentence in retrieval, 0 = not in top 10
     fact_hit: bool | None = None
+    raw_fact_hit: bool | None = None  # --oracle only: the model's answer before the checks
     language_ok: bool = False
     citation_hit: bool | None = None
     citation_precision: float | None = None
@@ -97,6 +103,41 @@ def score_kutip(q: Question, qa: QA, articles: dict, settings: Settings) -> Reco
             rec.citation_hit = bool(gold_ids) and set(gold_ids) <= set(rec.cited_ids)
     if not answer.abstained and answer.citations:
         rec.citation_precision = float(np.mean([_supports(c.sentence, q, gold_texts) for c in answer.citations])) if q.answerable else 0.0
+    return rec
+
+
+def score_oracle(q: Question, qa: QA, articles: dict, settings: Settings) -> Record:
+    """Answer an answerable question from its gold sentences alone (the reading ceiling)."""
+    gold_ids = resolve_gold(q, articles)
+    rec = Record(id=q.id, system="kutip", category=q.category, language=q.language, answerable=True,
+                 question=q.question, answer="", abstained=False, gold_ids=gold_ids)
+    language = detect_language(q.question)
+    question = q.question
+    started = time.perf_counter()
+    if q.history:
+        question = condense_question(qa.llm(settings, "condense"), settings.prompts_dir, q.question, q.history)
+    stored = qa.index.get(gold_ids)
+    shown = number_sentences([stored[i] for i in gold_ids if i in stored])
+    pieces = []
+    for piece in generate(qa.llm(settings), build_messages(settings.prompts_dir, shown, question, language)):
+        if rec.first_token_s is None:
+            rec.first_token_s = round(time.perf_counter() - started, 4)
+        pieces.append(piece)
+    raw = "".join(pieces).strip()
+    checked, reason = qa.judge(raw, shown, question)
+    rec.total_s = round(time.perf_counter() - started, 4)
+    rec.raw_fact_hit = facts_found(raw, q.gold_facts)
+    rec.abstained = reason is not None
+    rec.answer = raw if rec.abstained else checked.text
+    rec.cited_ids = [f"{c.article_id}:{c.sentence_index}" for c in checked.citations] if not rec.abstained else []
+    rec.cited_texts = [c.sentence for c in checked.citations] if not rec.abstained else []
+    rec.cited_chars = sum(len(t) for t in rec.cited_texts)
+    rec.language_ok = detect_language(rec.answer) == q.language
+    rec.fact_hit = (not rec.abstained) and facts_found(checked.text, q.gold_facts)
+    if not rec.abstained:
+        rec.citation_hit = set(gold_ids) <= set(rec.cited_ids)
+        gold_texts = [_norm(t.text) for t in q.gold_sentences]
+        rec.citation_precision = float(np.mean([_supports(t, q, gold_texts) for t in rec.cited_texts])) if rec.cited_texts else None
     return rec
 
 
@@ -153,6 +194,8 @@ def metrics(records: list[Record]) -> dict[str, Any]:
             out[f"recall@{k}"] = _mean([np.mean([0 < x <= k for x in r.gold_ranks]) for r in with_ranks])
         out["mrr"] = _mean([1.0 / min(x for x in r.gold_ranks if x) if any(r.gold_ranks) else 0.0 for r in with_ranks])
     out["fact_recall"] = _mean([r.fact_hit for r in answerable])
+    if any(r.raw_fact_hit is not None for r in answerable):
+        out["raw_fact_recall"] = _mean([r.raw_fact_hit for r in answerable])
     out["language_match"] = _mean([r.language_ok for r in records])
     out["citation_recall"] = _mean([r.citation_hit for r in answerable if not r.abstained])
     out["citation_precision"] = _mean([r.citation_precision for r in answered])
@@ -240,15 +283,21 @@ def plot(report: dict[str, Any], out: Path) -> list[str]:
     return files
 
 
-def run(settings: Settings, questions: list[Question], *, compare: bool = False, progress: Any = None) -> dict[str, Any]:
-    """Evaluate kutip (and the llama-index peer with ``compare``) on ``questions``."""
+def run(
+    settings: Settings, questions: list[Question], *, compare: bool = False, oracle: bool = False, progress: Any = None
+) -> dict[str, Any]:
+    """Evaluate kutip (and the llama-index peer with ``compare``) on ``questions``; with ``oracle``,
+    kutip alone on the answerable ones, each shown only its gold sentences."""
+    if oracle:
+        questions, compare = [q for q in questions if q.answerable], False
     articles = {a.id: a for a in load_corpus(settings.corpus_dir)}
     qa = QA(settings)
     qa.ensure_index()
     qa.llm()  # load before timing
     records: dict[str, list[Record]] = {"kutip": []}
     for q in questions:
-        records["kutip"].append(score_kutip(q, qa, articles, settings))
+        score = score_oracle if oracle else score_kutip
+        records["kutip"].append(score(q, qa, articles, settings))
         if progress:
             progress("kutip", q)
     if compare:
@@ -263,6 +312,7 @@ def run(settings: Settings, questions: list[Question], *, compare: bool = False,
     return {
         "model": settings.llm if settings.backend == "llamacpp" else settings.ollama_model,
         "backend": settings.backend,
+        "oracle": oracle,
         "questions": len(questions),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "systems": score_systems(records),
@@ -290,9 +340,10 @@ def write_report(report: dict[str, Any], out: Path) -> None:
     plots = plot(report, out)
     overall = {name: s["overall"] for name, s in report["systems"].items()}
     lines = [
-        f"# kutip evaluation — {report['backend']}:{report['model']}, {report['questions']} questions ({report['created']})",
+        f"# kutip evaluation{' (oracle: gold sentences only)' if report.get('oracle') else ''} — {report['backend']}:{report['model']}, "
+        f"{report['questions']} questions ({report['created']})",
         "",
-        markdown_table(overall, ["questions", "errors", "recall@1", "recall@5", "recall@10", "mrr", *MAIN_METRICS[1:], "language_match", "abstention_precision", "first_token_p95_s"]),
+        markdown_table(overall, ["questions", "errors", "recall@1", "recall@5", "recall@10", "mrr", "raw_fact_recall", *MAIN_METRICS[1:], "language_match", "abstention_precision", "first_token_p95_s"]),
         "",
         "## By category (kutip)",
         "",
@@ -320,10 +371,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     total = len(questions) * (2 if args.compare else 1)
     with Progress(transient=True) as bar:
         task = bar.add_task("evaluating", total=total)
-        report = run(settings, questions, compare=args.compare, progress=lambda system, q: bar.update(task, advance=1, description=f"{system} {q.id}"))
+        report = run(settings, questions, compare=args.compare, oracle=args.oracle, progress=lambda system, q: bar.update(task, advance=1, description=f"{system} {q.id}"))
     out = Path(args.out)
     write_report(report, out)
     overall = {name: s["overall"] for name, s in report["systems"].items()}
-    print(markdown_table(overall, ["questions", "recall@5", "mrr", *MAIN_METRICS[1:], "language_match"]))
+    print(markdown_table(overall, ["questions", "recall@5", "mrr", "raw_fact_recall", *MAIN_METRICS[1:], "language_match"]))
     print(f"\nreport: {out / 'report.md'}")
     return 0

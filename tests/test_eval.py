@@ -85,3 +85,27 @@ def test_kutip_does_not_regress(report):
         assert all(":" in cid for cid in r["cited_ids"])
         if r["abstained"]:
             assert r["cited_ids"] == []
+
+
+def test_oracle_answers_from_the_gold_sentences_only(fast_settings, tmp_path):
+    """``kutip eval --oracle``: answerable questions only, each shown its gold sentences alone, so
+    every citation the checked answer keeps is a gold sentence; the figures agree with the records."""
+    data = yaml.safe_load(QUESTIONS_FILE.read_text(encoding="utf-8"))
+    data["questions"] = [q for q in data["questions"] if q["id"] in ("q016", "q065", "q080")]  # q065 is unanswerable
+    subset = tmp_path / "subset.yaml"
+    subset.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KUTIP_DATA_DIR", str(fast_settings.data_dir))
+        code = cli.main(["--model", FAST_MODEL, "eval", "--questions", str(subset), "--out", str(tmp_path / "out"), "--oracle"])
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["oracle"] is True and "oracle" in (tmp_path / "out" / "report.md").read_text()
+    records = report["records"]["kutip"]
+    assert [r["id"] for r in records] == ["q016", "q080"]  # the follow-up is condensed first
+    for r in records:
+        assert r["raw_fact_hit"] is not None and r["gold_ranks"] == []
+        assert set(r["cited_ids"]) <= set(r["gold_ids"]), r
+        assert not r["error"]
+    overall = report["systems"]["kutip"]["overall"]
+    assert overall["raw_fact_recall"] == round(sum(r["raw_fact_hit"] for r in records) / 2, 3)
+    assert overall["fact_recall"] == round(sum(bool(r["fact_hit"]) for r in records) / 2, 3)
