@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -108,9 +109,9 @@ def _example_names(prompts_dir: Path) -> tuple[str, ...]:
     return tuple(p.name.removesuffix("_user.txt") for p in users)
 
 
-def generate(llm: LLM, messages: list[ChatMessage]) -> Iterator[str]:
-    """Stream the model's answer as text pieces."""
-    for chunk in llm.stream_chat(messages):
+def generate(llm: LLM, messages: list[ChatMessage], **sampling: Any) -> Iterator[str]:
+    """Stream the model's answer as text pieces (``sampling``: e.g. ``temperature``, ``seed``)."""
+    for chunk in llm.stream_chat(messages, **sampling):
         if chunk.delta:
             yield chunk.delta
 

@@ -308,6 +308,7 @@ class LlamaCppLLM(CustomLLM):
                 temperature=float(kwargs.get("temperature", self.temperature)),
                 top_p=0.9,
                 repeat_penalty=1.05,
+                seed=int(kwargs.get("seed", -1)),
                 stop=["<|im_end|>", "<|endoftext|>", "<|im_start|>"],
                 stream=True,
             ):
@@ -340,6 +341,16 @@ class LlamaCppLLM(CustomLLM):
                 yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=piece)
 
         return gen()
+
+
+def sampled(llm: LLM, temperature: float, seed: int) -> tuple[LLM, dict[str, Any]]:
+    """The LLM and ``stream_chat`` keyword arguments that draw one sampled answer with ``seed``.
+    llama.cpp takes them per call; llama-index's Ollama reads its options from the instance, so it
+    gets a copy that sends ``temperature`` and ``seed`` in every request's options."""
+    if isinstance(llm, LlamaCppLLM):
+        return llm, {"temperature": temperature, "seed": seed}
+    extra = {**getattr(llm, "additional_kwargs", {}), "seed": seed}
+    return llm.model_copy(update={"temperature": temperature, "additional_kwargs": extra}), {}
 
 
 def check_ollama(url: str, model: str, timeout_s: float) -> None:

@@ -1,7 +1,8 @@
 """The public entry points: ``ask`` and ``stream``, and the ``QA`` object that holds the pieces.
 
 question → (condense with history) → retrieve (+ a disagreeing figure) → abstain early? → prompt
-→ generate (stream) → citation check and fit to the question (``QA.judge``) → Answer.
+→ generate (stream) → citation check and fit to the question (``QA.judge``; when no claim is
+supported, a few sampled retries, ``QA.resample``) → Answer.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any, Literal
 
+from llama_index.core.base.llms.types import ChatMessage
+
 from .answer import (
     NO_ANSWER, Numbered, build_messages, condense_question, fixed_messages, generate, is_refusal,
     number_sentences, prompt_text, strip_markers,
@@ -21,7 +24,7 @@ from .cite import Checked, CitationChecker, add_disagreements, misfit
 from .corpus import load_corpus_report
 from .errors import BackendUnavailableError, QuestionError
 from .index import SentenceIndex
-from .models import LlamaCppLLM, chatml, get_embedder, get_llm, model_label
+from .models import LlamaCppLLM, chatml, get_embedder, get_llm, model_label, sampled
 from .retrieve import Retrieval, retrieve, with_neighbours
 from .schema import Answer, Timings
 from .settings import Settings
@@ -29,6 +32,7 @@ from .text import Language, detect_language
 
 History = Sequence[tuple[str, str]]
 REFUSED = "the model found no answer in the sentences"
+UNSUPPORTED = "no sentence states"
 
 
 @contextmanager
@@ -160,6 +164,8 @@ class QA:
         raw = "".join(pieces).strip()
 
         checked, reason = self.judge(raw, shown, search_question)
+        if reason is not None and reason.startswith(UNSUPPORTED):
+            checked, reason = self.resample(messages, shown, search_question, settings, (checked, reason))
         if reason is not None:
             timings.total_s = round(time.perf_counter() - started, 4)
             answer = self.abstention(question, language, settings, timings, standalone, reason)
@@ -190,12 +196,38 @@ class QA:
         checked = self.checker.check(raw, shown, question)
         if not checked.citations:
             unsupported = "; ".join(f'"{claim}"' for claim in checked.removed[:2])
-            return checked, f"no sentence states {unsupported}" if unsupported else "it cites no sentence"
+            return checked, f"{UNSUPPORTED} {unsupported}" if unsupported else "it cites no sentence"
         reason = misfit(question, checked.text, checked.citations)
         if reason:
             # supported sentences that do not answer what was asked ("how many" with no figure)
             return checked.model_copy(update={"citations": [], "removed": [*checked.removed, strip_markers(checked.text)]}), reason
         return checked, None
+
+    def resample(
+        self, messages: list[ChatMessage], shown: list[Numbered], question: str, settings: Settings,
+        rejected: tuple[Checked, str | None],
+    ) -> tuple[Checked, str | None]:
+        """Ask the model again, sampled (``settings.resamples`` draws, seeds 1, 2, …), after its
+        greedy answer had no supported claim. A draw is kept only when ``settings.resample_agree``
+        draws pass ``judge`` citing a common sentence (the first of them is returned); otherwise the
+        ``rejected`` verdict stands. A small model that misreads a figure once often reads the
+        sentence right on other draws, and agrees with itself; on a question the articles do not
+        answer, its draws wander to different sentences."""
+        passed: list[Checked] = []
+        for seed in range(1, settings.resamples + 1):
+            with backend_errors(settings):
+                llm, sampling = sampled(self.llm(settings), settings.resample_temperature, seed)
+                again = "".join(generate(llm, messages, **sampling)).strip()
+            checked, reason = self.judge(again, shown, question)
+            if reason is None:
+                passed.append(checked)
+                cited = [{(c.article_id, c.sentence_index) for c in p.citations} for p in passed]
+                agreeing = [p for p, ids in zip(passed, cited) if sum(1 for other in cited if ids & other) >= settings.resample_agree]
+                if agreeing:
+                    return agreeing[0], None
+            if len(passed) + settings.resamples - seed < settings.resample_agree:
+                break  # too few draws left to agree
+        return rejected
 
     def ask(self, question: str, history: History | None = None, **kwargs: Any) -> Answer:
         """Answer ``question`` (see ``stream``); returns the final ``Answer``."""

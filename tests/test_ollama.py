@@ -79,3 +79,20 @@ def test_slow_ollama_times_out_clearly(standin, seeded_dir):
         assert time.monotonic() - started < 5.5
     finally:
         standin.delay_s = 0
+
+
+def test_sampled_retry_sends_temperature_and_seed_to_ollama(standin, seeded_dir):
+    """llama-index's Ollama takes options from the instance: the retry's copy must send them."""
+    from rag.answer import generate
+    from rag.models import get_llm, sampled
+
+    from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+    settings = make_settings(seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model=MODEL)
+    llm = get_llm(settings, "answer")
+    copy, kwargs = sampled(llm, 0.7, 5)
+    messages = [ChatMessage(role=MessageRole.USER, content="Say one word.")]
+    assert "".join(generate(copy, messages, **kwargs)).strip()
+    options = [body.get("options") or {} for _, path, body in standin.requests if path == "/api/chat"][-1]
+    assert options["temperature"] == 0.7 and options["seed"] == 5
+    assert llm.temperature == settings.temperature and "seed" not in llm.additional_kwargs  # original untouched

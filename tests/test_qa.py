@@ -246,3 +246,53 @@ def test_warm_primes_the_fixed_prefix_that_every_prompt_starts_with(qa_fast):
     assert full[: len(prefix)] == prefix and len(full) > len(prefix)
     answer = qa_fast.ask("Berapa jangkauan rudal Hwasong-11?")
     assert "380" in answer.text and answer.citations
+
+
+def _shown_for(qa, question):
+    from rag.answer import build_messages, number_sentences
+    from rag.retrieve import retrieve, with_neighbours
+    from rag.text import detect_language
+
+    found = retrieve(qa.index, question, qa.settings)
+    shown = number_sentences(with_neighbours(qa.index, found.hits, qa.settings.window))
+    return shown, build_messages(qa.settings.prompts_dir, shown, question, detect_language(question))
+
+
+def test_resample_replaces_an_answer_with_no_supported_claim(qa_fast):
+    """A first answer whose figure no sentence states is rejected; the sampled retries (the real
+    0.5B, fixed seeds) read the sentence again, and a draw that passes the checks and agrees with
+    another draw on the sentence it cites is kept.
+    With ``resamples=0`` the rejection stands and the model is not asked again."""
+    from rag.qa import UNSUPPORTED
+
+    question = "Berapa jangkauan rudal Hwasong-11?"
+    shown, messages = _shown_for(qa_fast, question)
+    n = next(item.n for item in shown if item.sentence.id == "001_dba1eee5a9ccde63:5")
+    rejected = qa_fast.judge(f"Rudal Hwasong-11 memiliki jangkauan 5.000 km [{n}].", shown, question)
+    assert rejected[1] is not None and rejected[1].startswith(UNSUPPORTED) and not rejected[0].citations
+
+    settings = qa_fast.settings.model_copy(update={"resamples": 3, "resample_agree": 2})
+    checked, reason = qa_fast.resample(messages, shown, question, settings, rejected)
+    assert reason is None, checked
+    assert "380" in checked.text and "800" in checked.text
+    assert "001_dba1eee5a9ccde63:5" in {f"{c.article_id}:{c.sentence_index}" for c in checked.citations}
+
+    off = qa_fast.settings.model_copy(update={"resamples": 0})
+    assert qa_fast.resample(messages, shown, question, off, rejected) is rejected
+
+
+def test_sampled_draws_differ_where_greedy_does_not(qa_fast):
+    """The retry's sampling reaches llama.cpp: greedy answers repeat, draws with other seeds vary.
+    (A seed does not promise the same draw twice: with the prompt cached, llama.cpp evaluates it in
+    other batches, and a hot temperature turns the last-bit differences into other tokens.)"""
+    from rag.answer import generate
+    from rag.models import sampled
+
+    _, messages = _shown_for(qa_fast, "Who said the factory is the only one known to make KN-23 missiles?")
+    greedy = {"".join(generate(qa_fast.llm(), messages)) for _ in range(2)}
+    assert len(greedy) == 1
+    draws = set()
+    for seed in (1, 2, 3):
+        llm, kwargs = sampled(qa_fast.llm(), 1.5, seed)
+        draws.add("".join(generate(llm, messages, **kwargs)))
+    assert len(draws) > 1, draws
