@@ -308,7 +308,7 @@ class LlamaCppLLM(CustomLLM):
                 temperature=float(kwargs.get("temperature", self.temperature)),
                 top_p=0.9,
                 repeat_penalty=1.05,
-                seed=int(kwargs.get("seed", -1)),
+                seed=kwargs.get("seed"),  # None: llama-cpp-python picks one
                 stop=["<|im_end|>", "<|endoftext|>", "<|im_start|>"],
                 stream=True,
             ):
