@@ -271,7 +271,7 @@ def test_resample_replaces_an_answer_with_no_supported_claim(qa_fast):
     rejected = qa_fast.judge(f"Rudal Hwasong-11 memiliki jangkauan 5.000 km [{n}].", shown, question)
     assert rejected[1] is not None and rejected[1].startswith(UNSUPPORTED) and not rejected[0].citations
 
-    settings = qa_fast.settings.model_copy(update={"resamples": 3, "resample_agree": 2})
+    settings = qa_fast.settings.model_copy(update={"resamples": 4, "resample_agree": 2})
     checked, reason = qa_fast.resample(messages, shown, question, settings, rejected)
     assert reason is None, checked
     assert "380" in checked.text and "800" in checked.text
@@ -281,18 +281,17 @@ def test_resample_replaces_an_answer_with_no_supported_claim(qa_fast):
     assert qa_fast.resample(messages, shown, question, off, rejected) is rejected
 
 
-def test_sampled_draws_differ_where_greedy_does_not(qa_fast):
-    """The retry's sampling reaches llama.cpp: greedy answers repeat, draws with other seeds vary.
-    (A seed does not promise the same draw twice: with the prompt cached, llama.cpp evaluates it in
-    other batches, and a hot temperature turns the last-bit differences into other tokens.)"""
+def test_sampled_draws_differ(qa_fast):
+    """The retry's sampling reaches llama.cpp: draws at a hot temperature with different seeds vary.
+    (Neither a seed nor greedy decoding promises the same text twice: with the prompt cached,
+    llama.cpp evaluates it in other batches, and near-tied tokens can flip on the last bits.)"""
     from rag.answer import generate
     from rag.models import sampled
 
     _, messages = _shown_for(qa_fast, "Who said the factory is the only one known to make KN-23 missiles?")
-    greedy = {"".join(generate(qa_fast.llm(), messages)) for _ in range(2)}
-    assert len(greedy) == 1
     draws = set()
     for seed in (1, 2, 3):
         llm, kwargs = sampled(qa_fast.llm(), 1.5, seed)
+        assert kwargs == {"temperature": 1.5, "seed": seed} and llm is qa_fast.llm()
         draws.add("".join(generate(llm, messages, **kwargs)))
     assert len(draws) > 1, draws
