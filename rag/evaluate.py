@@ -32,11 +32,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from .answer import build_messages, condense_question, generate, number_sentences
 from .corpus import load_corpus
 from .evalset import Question, facts_found, load_questions, resolve_gold
-from .answer import build_messages, condense_question, generate, number_sentences
 from .qa import QA
 from .retrieve import retrieve
+from .schema import Citation
 from .settings import Settings
 from .text import detect_language
 
@@ -78,9 +79,24 @@ def _supports(text: str, q: Question, gold_texts: list[str]) -> bool:
     )
 
 
+def _score_answer(rec: Record, q: Question, text: str, abstained: bool, citations: list[Citation]) -> None:
+    """Fill ``rec`` with an answer (or abstention) and what the judge makes of it."""
+    rec.answer, rec.abstained = text, abstained
+    rec.cited_ids = [f"{c.article_id}:{c.sentence_index}" for c in citations]
+    rec.cited_texts = [c.sentence for c in citations]
+    rec.cited_chars = sum(len(c.sentence) for c in citations)
+    rec.language_ok = detect_language(text) == q.language
+    if q.answerable:
+        rec.fact_hit = (not abstained) and facts_found(text, q.gold_facts)
+        if not abstained:
+            rec.citation_hit = bool(rec.gold_ids) and set(rec.gold_ids) <= set(rec.cited_ids)
+    if not abstained and citations:
+        gold_texts = [_norm(t.text) for t in q.gold_sentences]
+        rec.citation_precision = float(np.mean([_supports(t, q, gold_texts) for t in rec.cited_texts])) if q.answerable else 0.0
+
+
 def score_kutip(q: Question, qa: QA, articles: dict, settings: Settings) -> Record:
     gold_ids = resolve_gold(q, articles) if q.answerable else []
-    gold_texts = [_norm(t.text) for t in q.gold_sentences]
     rec = Record(id=q.id, system="kutip", category=q.category, language=q.language, answerable=q.answerable,
                  question=q.question, answer="", abstained=False, gold_ids=gold_ids)
     try:
@@ -88,30 +104,21 @@ def score_kutip(q: Question, qa: QA, articles: dict, settings: Settings) -> Reco
     except Exception as exc:  # noqa: BLE001 - an evaluation records failures instead of stopping
         rec.error = f"{type(exc).__name__}: {exc}"
         return rec
-    rec.answer, rec.abstained = answer.text, answer.abstained
     rec.first_token_s, rec.total_s = answer.timings.first_token_s, answer.timings.total_s
-    rec.cited_ids = [f"{c.article_id}:{c.sentence_index}" for c in answer.citations]
-    rec.cited_texts = [c.sentence for c in answer.citations]
-    rec.cited_chars = sum(len(c.sentence) for c in answer.citations)
-    rec.language_ok = detect_language(answer.text) == q.language
+    _score_answer(rec, q, answer.text, answer.abstained, answer.citations)
     if q.answerable:
         found = retrieve(qa.index, answer.standalone_question or q.question, settings, top_k=10, figure_depth=0, by_part=False)
         ranked = [h.sentence.id for h in found.hits]
         rec.gold_ranks = [ranked.index(g) + 1 if g in ranked else 0 for g in gold_ids]
-        rec.fact_hit = (not answer.abstained) and facts_found(answer.text, q.gold_facts)
-        if not answer.abstained:
-            rec.citation_hit = bool(gold_ids) and set(gold_ids) <= set(rec.cited_ids)
-    if not answer.abstained and answer.citations:
-        rec.citation_precision = float(np.mean([_supports(c.sentence, q, gold_texts) for c in answer.citations])) if q.answerable else 0.0
     return rec
 
 
 def score_oracle(q: Question, qa: QA, articles: dict, settings: Settings) -> Record:
-    """Answer an answerable question from its gold sentences alone (the reading ceiling)."""
+    """Answer an answerable question from its gold sentences alone (the reading ceiling); an
+    abstention keeps the model's raw answer as its text, to show what was rejected."""
     gold_ids = resolve_gold(q, articles)
     rec = Record(id=q.id, system="kutip", category=q.category, language=q.language, answerable=True,
                  question=q.question, answer="", abstained=False, gold_ids=gold_ids)
-    language = detect_language(q.question)
     question = q.question
     started = time.perf_counter()
     if q.history:
@@ -119,7 +126,7 @@ def score_oracle(q: Question, qa: QA, articles: dict, settings: Settings) -> Rec
     stored = qa.index.get(gold_ids)
     shown = number_sentences([stored[i] for i in gold_ids if i in stored])
     pieces = []
-    for piece in generate(qa.llm(settings), build_messages(settings.prompts_dir, shown, question, language)):
+    for piece in generate(qa.llm(settings), build_messages(settings.prompts_dir, shown, question, detect_language(q.question))):
         if rec.first_token_s is None:
             rec.first_token_s = round(time.perf_counter() - started, 4)
         pieces.append(piece)
@@ -127,17 +134,10 @@ def score_oracle(q: Question, qa: QA, articles: dict, settings: Settings) -> Rec
     checked, reason = qa.judge(raw, shown, question)
     rec.total_s = round(time.perf_counter() - started, 4)
     rec.raw_fact_hit = facts_found(raw, q.gold_facts)
-    rec.abstained = reason is not None
-    rec.answer = raw if rec.abstained else checked.text
-    rec.cited_ids = [f"{c.article_id}:{c.sentence_index}" for c in checked.citations] if not rec.abstained else []
-    rec.cited_texts = [c.sentence for c in checked.citations] if not rec.abstained else []
-    rec.cited_chars = sum(len(t) for t in rec.cited_texts)
-    rec.language_ok = detect_language(rec.answer) == q.language
-    rec.fact_hit = (not rec.abstained) and facts_found(checked.text, q.gold_facts)
-    if not rec.abstained:
-        rec.citation_hit = set(gold_ids) <= set(rec.cited_ids)
-        gold_texts = [_norm(t.text) for t in q.gold_sentences]
-        rec.citation_precision = float(np.mean([_supports(t, q, gold_texts) for t in rec.cited_texts])) if rec.cited_texts else None
+    if reason is None:
+        _score_answer(rec, q, checked.text, False, checked.citations)
+    else:
+        _score_answer(rec, q, raw, True, [])
     return rec
 
 
@@ -295,8 +295,8 @@ def run(
     qa.ensure_index()
     qa.llm()  # load before timing
     records: dict[str, list[Record]] = {"kutip": []}
+    score = score_oracle if oracle else score_kutip
     for q in questions:
-        score = score_oracle if oracle else score_kutip
         records["kutip"].append(score(q, qa, articles, settings))
         if progress:
             progress("kutip", q)

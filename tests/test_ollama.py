@@ -83,10 +83,10 @@ def test_slow_ollama_times_out_clearly(standin, seeded_dir):
 
 def test_sampled_retry_sends_temperature_and_seed_to_ollama(standin, seeded_dir):
     """llama-index's Ollama takes options from the instance: the retry's copy must send them."""
+    from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
     from rag.answer import generate
     from rag.models import get_llm, sampled
-
-    from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
     settings = make_settings(seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model=MODEL)
     llm = get_llm(settings, "answer")
