@@ -20,17 +20,45 @@ Routes:
 - ``POST /api/embeddings``  -> legacy ``{"embedding"}`` from the same callable
 - anything else             -> 404 ``{"error": ...}``; a body that is not a JSON object -> 400
 
-Honoured request fields: ``stream`` (default true, as in Ollama), ``options.num_predict``
-(negative = until the context is full), ``options.temperature`` (default 0.1), ``options.top_p``,
-``top_k``, ``min_p``, ``repeat_penalty``, ``presence_penalty``, ``frequency_penalty``, ``seed``,
-``stop``; ``format`` (``"json"`` or a JSON schema, through a llama.cpp grammar). An empty
-``messages`` list or empty ``prompt`` only loads the model (``done_reason: "load"``), as Ollama does.
+Honoured request fields:
 
-Known gaps (deliberate): ``tools``/``think``/``images``/``logprobs``/``suffix``/``keep_alive`` are
-accepted and ignored; ``options.num_ctx`` is ignored (every model runs with ``n_ctx=4096``); a prompt
-longer than the context is an error rather than silently truncated; ``/api/embed`` accepts any
-model name (the callable decides the vectors) and does not report ``prompt_eval_count``; pull,
-push, create, copy and delete are not implemented (404).
+- ``stream`` (default true, as in Ollama)
+- ``options``: ``num_predict`` (negative = until the context is full), ``temperature`` (default
+  0.1), ``top_p``, ``top_k``, ``min_p``, ``repeat_penalty``, ``presence_penalty``,
+  ``frequency_penalty``, ``seed``, ``stop``
+- ``format``: ``"json"`` or a JSON schema, through a llama.cpp grammar
+- ``logprobs`` / ``top_logprobs`` (0..20, else 400; nothing is returned unless ``logprobs`` is
+  true), as Ollama 0.12.11+ serves them: each chunk that carries text also carries
+  ``"logprobs": [{"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"},
+  ...]}, ...]``, one entry per generated token in that chunk; the non-streamed answer has the whole
+  list in a top-level ``logprobs``. Values are the log-softmax of the model's raw next-token
+  logits (before the ``format`` grammar, penalties and sampling, so ``top_logprobs``, best first,
+  may list tokens the grammar forbids); ``token`` is the token's text with special tokens
+  rendered, ``bytes`` its raw bytes (a token holding part of a UTF-8 character shows U+FFFD in
+  ``token``). As in Ollama, an end-of-generation token gets no entry, tokens cut away by a stop
+  sequence lose theirs, and a final chunk whose text is empty (only a partial UTF-8 character) is
+  dropped together with its entries
+- assistant prefill: when the last of ``messages`` is an assistant message its turn is left open
+  (no ``<|im_end|>``, no new ``<|im_start|>assistant``) and the model continues it;
+  ``message.content`` holds only the continuation (what Ollama does with Qwen2.5's template)
+- ``prompt`` / ``system`` / ``raw`` on ``/api/generate``; an empty ``messages`` list or empty
+  ``prompt`` only loads the model (``done_reason: "load"``), as Ollama does
+
+Generation runs token by token through ``Llama.generate``, which reuses the longest common token
+prefix with the previous prompt in the KV cache (as ``create_completion`` does); like Ollama's
+runner, text is held back while it ends in a partial UTF-8 character or in the start of a stop
+sequence, and ``eval_count`` counts the sampled tokens (an end-of-generation token included).
+
+Known gaps (deliberate):
+
+- ``tools``, ``think``, ``images``, ``suffix``, ``keep_alive`` are accepted and ignored
+- ``options.num_ctx`` is ignored: every model runs with ``n_ctx=4096``; a prompt longer than the
+  context is an error rather than silently truncated
+- the chat template is plain ChatML: Qwen2.5's default system message, tool calls and thinking
+  are not rendered; ``/api/generate`` returns no ``context``
+- ``/api/embed`` accepts any model name (the callable decides the vectors) and does not report
+  ``prompt_eval_count``
+- pull, push, create, copy and delete are not implemented (404)
 
 Use it as a context manager::
 
@@ -44,9 +72,11 @@ from __future__ import annotations
 
 import argparse
 import collections
+import ctypes
 import hashlib
 import json
 import os
+import random
 import select
 import socket
 import struct
@@ -58,6 +88,8 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import numpy as np
+
 __all__ = ["OllamaStandIn", "chatml", "read_gguf_metadata"]
 
 STANDIN_VERSION = "0.0.0-standin"
@@ -65,7 +97,8 @@ N_CTX = 4096
 N_THREADS = 2
 DEFAULT_NUM_PREDICT = 256
 DEFAULT_TEMPERATURE = 0.1
-STOP = ["<|im_end|>", "<|endoftext|>"]
+STOP = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
+MAX_TOP_LOGPROBS = 20
 CHATML_GO_TEMPLATE = (
     "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n"
 )
@@ -92,8 +125,14 @@ def _now() -> str:
 
 
 def chatml(messages: Sequence[dict[str, Any]]) -> str:
-    """Qwen's ChatML: one ``<|im_start|>role\\ncontent<|im_end|>\\n`` per message, then the open assistant turn."""
+    """Qwen's ChatML: one ``<|im_start|>role\\ncontent<|im_end|>\\n`` per message, then the open assistant turn.
+
+    When the last message is the assistant's, its turn stays open instead (no ``<|im_end|>``, no new
+    turn), so the model continues that text: what Ollama renders with Qwen2.5's template.
+    """
     parts = [f"<|im_start|>{m.get('role') or 'user'}\n{m.get('content') or ''}<|im_end|>\n" for m in messages]
+    if messages and messages[-1].get("role") == "assistant":
+        return "".join(parts)[: -len("<|im_end|>\n")]
     return "".join(parts) + "<|im_start|>assistant\n"
 
 
@@ -183,6 +222,35 @@ class _Model:
         self.llama: Any = None
         self.loaded_at: float | None = None
         self._info: dict[str, Any] | None = None
+        self._pieces: dict[int, bytes] = {}
+
+    def piece(self, token: int) -> bytes:
+        """The bytes of one token, special tokens rendered (``llama_token_to_piece(..., special=True)``,
+        as Ollama's runner decodes). Needs the weights loaded."""
+        cached = self._pieces.get(token)
+        if cached is not None:
+            return cached
+        import llama_cpp
+
+        vocab = self.llama._model.vocab
+        size = 64
+        buf = ctypes.create_string_buffer(size)
+        n = llama_cpp.llama_token_to_piece(vocab, token, buf, size, 0, True)
+        if n < 0:  # the piece is longer than the buffer: -n is the size it needs
+            size = -n
+            buf = ctypes.create_string_buffer(size)
+            n = llama_cpp.llama_token_to_piece(vocab, token, buf, size, 0, True)
+        piece = buf.raw[: max(n, 0)]
+        self._pieces[token] = piece
+        return piece
+
+    def token_logprob(self, token: int, logprob: float) -> dict[str, Any]:
+        """Ollama's ``TokenLogprob``: ``token`` text, ``logprob``, ``bytes`` (left out when empty)."""
+        raw = self.piece(token)
+        entry: dict[str, Any] = {"token": raw.decode("utf-8", errors="replace"), "logprob": logprob}
+        if raw:
+            entry["bytes"] = list(raw)
+        return entry
 
     def info(self) -> dict[str, Any]:
         if self._info is not None:
@@ -230,6 +298,68 @@ class _Model:
             "digest": info["digest"],
             "details": info["details"],
         }
+
+
+# ----------------------------------------------------------------------------- generation helpers
+
+
+def _logprob_entry(model: _Model, logits: Any, token: int, top: int) -> dict[str, Any]:
+    """Ollama's ``Logprob`` for ``token`` sampled from the raw ``logits`` row (log-softmax over the
+    whole vocabulary), with the ``top`` most likely tokens, best first, when ``top > 0``."""
+    x = np.asarray(logits, dtype=np.float64)
+    logprobs = x - x.max()
+    logprobs -= np.log(np.exp(logprobs).sum())
+    entry = model.token_logprob(token, float(logprobs[token]))
+    if top > 0:
+        k = min(top, logprobs.size)
+        best = np.argpartition(-logprobs, k - 1)[:k]
+        order = sorted(best.tolist(), key=lambda i: (-logprobs[i], i))  # ties: lower id first, as greedy
+        entry["top_logprobs"] = [model.token_logprob(i, float(logprobs[i])) for i in order]
+    return entry
+
+
+def _valid_utf8_prefix(data: bytes) -> str:
+    """The longest valid UTF-8 prefix of ``data``, decoded (Ollama trims until the text is valid)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data[: exc.start].decode("utf-8")
+
+
+def _incomplete_utf8(data: bytes) -> bool:
+    """True when ``data`` ends inside a multi-byte UTF-8 character (Ollama's ``IncompleteUnicode``)."""
+    for i in range(1, min(4, len(data)) + 1):
+        c = data[-i]
+        if c & 0xC0 == 0x80:  # continuation byte
+            continue
+        if c & 0xE0 == 0xC0:
+            return i < 2
+        if c & 0xF0 == 0xE0:
+            return i < 3
+        if c & 0xF8 == 0xF0:
+            return i < 4
+        return False
+    return False
+
+
+def _ends_in_stop_prefix(data: bytes, stops: Sequence[bytes]) -> bool:
+    """True when ``data`` ends with the start of a stop sequence (Ollama's ``ContainsStopSuffix``)."""
+    return any(data.endswith(stop[:i]) for stop in stops for i in range(1, len(stop) + 1))
+
+
+def _truncate_stop(pieces: list[bytes], stop: bytes) -> list[bytes]:
+    """``pieces`` cut at the first ``stop``: pieces wholly after it go, one it starts in is shortened
+    (Ollama's ``TruncateStop``; the caller drops the logprobs of the pieces that went)."""
+    kept = b"".join(pieces)
+    kept = kept[: kept.index(stop)]
+    out: list[bytes] = []
+    start = 0
+    for piece in pieces:
+        if start >= len(kept):
+            break
+        out.append(kept[start : start + len(piece)])
+        start += len(piece)
+    return out
 
 
 # ----------------------------------------------------------------------------- HTTP
@@ -532,20 +662,36 @@ class OllamaStandIn:
             raise _HTTPError(400, "options must be an object")
         return {k: v for k, v in options.items() if v is not None}
 
-    def _sampling(self, options: dict[str, Any], fmt: Any) -> dict[str, Any]:
+    @staticmethod
+    def _logprobs_wanted(body: dict[str, Any]) -> int | None:
+        """How many ``top_logprobs`` per token, or ``None`` when ``logprobs`` is not true (Ollama's checks)."""
+        top = body.get("top_logprobs")
+        if top is None:
+            top = 0
+        if isinstance(top, bool) or not isinstance(top, int):
+            raise _HTTPError(400, "top_logprobs must be an integer")
+        if not 0 <= top <= MAX_TOP_LOGPROBS:
+            raise _HTTPError(400, f"top_logprobs must be between 0 and {MAX_TOP_LOGPROBS}")
+        wanted = body.get("logprobs")
+        if wanted is not None and not isinstance(wanted, bool):
+            raise _HTTPError(400, "logprobs must be a boolean")
+        return top if wanted else None
+
+    def _sampling(self, options: dict[str, Any], fmt: Any) -> tuple[dict[str, Any], list[bytes], int | None]:
+        """``Llama.generate`` keyword arguments, the stop sequences (UTF-8) and the seed, if given."""
         try:
-            kwargs: dict[str, Any] = {
-                "temperature": float(options.get("temperature", DEFAULT_TEMPERATURE)),
-                "stop": STOP + [s for s in (options.get("stop") or []) if isinstance(s, str) and s],
-            }
+            kwargs: dict[str, Any] = {"temp": float(options.get("temperature", DEFAULT_TEMPERATURE))}
             for key in ("top_p", "min_p", "typical_p", "repeat_penalty", "presence_penalty", "frequency_penalty"):
                 if key in options:
                     kwargs[key] = float(options[key])
-            for key in ("top_k", "seed"):
-                if key in options:
-                    kwargs[key] = int(options[key])
+            if "top_k" in options:
+                kwargs["top_k"] = int(options["top_k"])
+            seed = int(options["seed"]) if "seed" in options else None
+            extra = options.get("stop") or []
+            extra = [extra] if isinstance(extra, str) else list(extra)
         except (TypeError, ValueError) as exc:
             raise _HTTPError(400, f"invalid options: {exc}") from None
+        stops = [s.encode("utf-8") for s in STOP + [s for s in extra if isinstance(s, str) and s]]
         if fmt:
             from llama_cpp import LlamaGrammar
             from llama_cpp.llama_grammar import JSON_GBNF
@@ -559,58 +705,105 @@ class OllamaStandIn:
                     raise ValueError(f"unsupported format {fmt!r}")
             except Exception as exc:  # noqa: BLE001
                 raise _HTTPError(400, f"invalid format: {exc}") from None
-        return kwargs
+        return kwargs, stops, seed
 
     def _run(
-        self, handler: _Handler, model: _Model, prompt: str, options: dict[str, Any], fmt: Any
-    ) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """Yield ``(piece, None)`` per generated piece, then ``("", stats)`` once at the end.
+        self,
+        handler: _Handler,
+        model: _Model,
+        prompt: str,
+        options: dict[str, Any],
+        fmt: Any,
+        top_logprobs: int | None,
+    ) -> Iterator[tuple[str, list[dict[str, Any]] | None, dict[str, Any] | None]]:
+        """Yield ``(text, logprobs, None)`` per chunk of text, then ``("", None, stats)`` once at the end.
+
+        ``logprobs`` is ``None`` unless asked for (``top_logprobs`` not ``None``), else one entry per
+        token in the chunk. Tokens come one at a time from ``Llama.generate`` (sampling, grammar, KV
+        prefix reuse); the raw logits each was sampled from are read from the context right after it
+        is yielded, before the next decode overwrites them. Text is held back, as Ollama's runner
+        does, while it ends in a partial UTF-8 character or in the start of a stop sequence.
 
         The caller holds ``self._generate_lock``. Stops early when the client disconnects or the
         stand-in closes (``done_reason`` is then ``"stop"`` with what was generated so far).
         """
+        import llama_cpp
+
         llama = model.llama
         start = time.perf_counter()
-        prompt_tokens = len(llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
-        budget = N_CTX - prompt_tokens
+        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if llama._model.add_bos_token() and llama.token_bos() != -1:  # as create_completion does
+            tokens = [llama.token_bos(), *tokens]
+        budget = N_CTX - len(tokens)
         if budget < 1:
-            raise _HTTPError(500, f"prompt ({prompt_tokens} tokens) does not fit the context window ({N_CTX})")
+            raise _HTTPError(500, f"prompt ({len(tokens)} tokens) does not fit the context window ({N_CTX})")
         try:
             num_predict = int(options.get("num_predict", DEFAULT_NUM_PREDICT))
         except (TypeError, ValueError):
             raise _HTTPError(400, "invalid options: num_predict must be an integer") from None
         max_tokens = budget if num_predict < 0 else min(num_predict, budget)
-        kwargs = self._sampling(options, fmt)
-        text, reason, first_at = "", "stop", None
+        kwargs, stops, seed = self._sampling(options, fmt)
+        # create_completion's seeding: the caller's seed, else one drawn from the previous seed.
+        llama.set_seed(seed if seed is not None else random.Random(llama._seed).randint(0, 2**32))
+        vocab, n_vocab = llama._model.vocab, llama.n_vocab()
+        pending: list[bytes] = []
+        pending_lp: list[dict[str, Any]] = []
+
+        def flush() -> tuple[str, list[dict[str, Any]] | None, None] | None:
+            nonlocal pending, pending_lp
+            text, entries = _valid_utf8_prefix(b"".join(pending)), pending_lp
+            pending, pending_lp = [], []
+            if not text:  # Ollama drops an empty chunk, logprobs and all
+                return None
+            return text, (entries if top_logprobs is not None else None), None
+
+        reason, first_at, sampled = "stop", None, 0
         if max_tokens > 0:
-            stream = llama.create_completion(prompt, stream=True, max_tokens=max_tokens, **kwargs)
+            gen = llama.generate(tokens, **kwargs)
             try:
-                for n, chunk in enumerate(stream):
-                    choice = chunk["choices"][0]
+                for token in gen:
+                    sampled += 1
                     if first_at is None:
                         first_at = time.perf_counter()
-                    piece = choice.get("text") or ""
-                    if choice.get("finish_reason"):
-                        reason = "length" if choice["finish_reason"] == "length" else "stop"
-                    if piece:
-                        text += piece
-                        yield piece, None
-                    if self._closing.is_set() or (n % 8 == 7 and handler.client_gone()):
+                    if llama_cpp.llama_vocab_is_eog(vocab, token):
+                        break
+                    if top_logprobs is not None:
+                        row = np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(n_vocab,))
+                        pending_lp.append(_logprob_entry(model, row, token, top_logprobs))
+                    pending.append(model.piece(token))
+                    joined = b"".join(pending)
+                    stop = next((s for s in stops if s in joined), None)
+                    if stop is not None:
+                        pending = _truncate_stop(pending, stop)
+                        del pending_lp[len(pending) :]
+                        break
+                    if sampled >= max_tokens:
+                        reason = "length"
+                        break
+                    if _ends_in_stop_prefix(joined, stops) or _incomplete_utf8(joined):
+                        continue
+                    chunk = flush()
+                    if chunk is not None:
+                        yield chunk
+                    if self._closing.is_set() or (sampled % 8 == 0 and handler.client_gone()):
                         break
             finally:
-                stream.close()
+                gen.close()
         else:
             reason = "length"
+        last = flush()
+        if last is not None:
+            yield last
         end = time.perf_counter()
         first_at = first_at or end
-        eval_tokens = len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
-        yield "", {
+        stats = {
             "done_reason": reason,
-            "prompt_eval_count": prompt_tokens,
+            "prompt_eval_count": len(tokens),
             "prompt_eval_duration": int((first_at - start) * 1e9),
-            "eval_count": eval_tokens,
+            "eval_count": sampled,
             "eval_duration": int((end - first_at) * 1e9),
         }
+        yield "", None, stats
 
     def _answer(
         self,
@@ -619,8 +812,10 @@ class OllamaStandIn:
         model: _Model,
         prompt: str | None,
         wrap: Callable[[str], dict[str, Any]],
+        top_logprobs: int | None,
     ) -> None:
-        """Shared body of chat and generate: ``wrap(piece)`` builds the per-piece fields."""
+        """Shared body of chat and generate: ``wrap(piece)`` builds the per-piece fields;
+        ``top_logprobs`` is ``None`` when no logprobs are wanted."""
         t0 = time.perf_counter()
         stream = body.get("stream", True) is not False
         options = self._options(body)
@@ -631,7 +826,7 @@ class OllamaStandIn:
         def line(piece: str, done: bool, **extra: Any) -> dict[str, Any]:
             return {"model": model.name, "created_at": _now(), **wrap(piece), "done": done, **extra}
 
-        def final(stats: dict[str, Any], piece: str) -> dict[str, Any]:
+        def final(stats: dict[str, Any], piece: str, **extra: Any) -> dict[str, Any]:
             return line(
                 piece,
                 True,
@@ -639,31 +834,35 @@ class OllamaStandIn:
                 total_duration=int((time.perf_counter() - t0) * 1e9),
                 load_duration=int(load_s * 1e9),
                 **stats,
+                **extra,
             )
 
         if prompt is None:  # Ollama: an empty request just loads the model
             handler._send_json(200, line("", True, done_reason="load"))
             return
         with self._generate_lock:
-            gen = self._run(handler, model, prompt, options, fmt)
+            gen = self._run(handler, model, prompt, options, fmt, top_logprobs)
             if not stream:
                 pieces: list[str] = []
+                entries: list[dict[str, Any]] = []
                 stats: dict[str, Any] = {}
-                for piece, maybe_stats in gen:
+                for piece, logprobs, maybe_stats in gen:
                     pieces.append(piece)
+                    entries.extend(logprobs or [])
                     stats = maybe_stats or stats
-                handler._send_json(200, final(stats, "".join(pieces)))
+                extra = {"logprobs": entries} if entries else {}  # omitempty, as in Ollama
+                handler._send_json(200, final(stats, "".join(pieces), **extra))
                 return
             # Start the stream only once the first piece (or an error) is known, so that errors
             # raised before generation starts still get a proper status code.
             first = next(gen)
             handler._start_stream()
             try:
-                item: tuple[str, dict[str, Any] | None] | None = first
+                item: tuple[str, list[dict[str, Any]] | None, dict[str, Any] | None] | None = first
                 while item is not None:
-                    piece, maybe_stats = item
+                    piece, logprobs, maybe_stats = item
                     if maybe_stats is None:
-                        handler._stream_line(line(piece, False))
+                        handler._stream_line(line(piece, False, **({"logprobs": logprobs} if logprobs else {})))
                     else:
                         handler._stream_line(final(maybe_stats, ""))
                     item = next(gen, None)
@@ -722,16 +921,23 @@ class OllamaStandIn:
         )
 
     def _chat(self, handler: _Handler, method: str, body: dict[str, Any]) -> None:
+        top_logprobs = self._logprobs_wanted(body)  # Ollama checks it before looking up the model
         model = self._require(body)
         messages = body.get("messages") or []
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             raise _HTTPError(400, "messages must be a list of objects")
         prompt = chatml(messages) if messages else None
         self._answer(
-            handler, body, model, prompt, lambda piece: {"message": {"role": "assistant", "content": piece}}
+            handler,
+            body,
+            model,
+            prompt,
+            lambda piece: {"message": {"role": "assistant", "content": piece}},
+            top_logprobs,
         )
 
     def _generate(self, handler: _Handler, method: str, body: dict[str, Any]) -> None:
+        top_logprobs = self._logprobs_wanted(body)
         model = self._require(body)
         text = body.get("prompt") or ""
         system = body.get("system") or ""
@@ -744,7 +950,7 @@ class OllamaStandIn:
         else:
             messages = [{"role": "system", "content": system}] if system else []
             prompt = chatml([*messages, {"role": "user", "content": text}])
-        self._answer(handler, body, model, prompt, lambda piece: {"response": piece})
+        self._answer(handler, body, model, prompt, lambda piece: {"response": piece}, top_logprobs)
 
     def _vectors(self, texts: list[str]) -> list[list[float]]:
         if self.embed is None:
