@@ -29,3 +29,7 @@ class ModelFileError(KutipError):
 
 class DataDirError(KutipError):
     """The data directory is missing and cannot be created, or is not writable."""
+
+
+class PromptTooLongError(KutipError, ValueError):
+    """The question and the sentences retrieved for it do not fit the model's context window."""

@@ -1,8 +1,10 @@
-"""The fixed question set (``eval/questions.yaml``): models, loading, gold-sentence resolution,
-and the automatic judges shared by the evaluation, the tuning script and the tests."""
+"""Question sets: the fixed one (``eval/questions.yaml``) and benchmark folders in the public-data
+format of ``../shared/bench/id-dev/`` (``questions.json`` + ``corpus/``); loading, gold-sentence
+resolution, and the automatic judges shared by the evaluation, the tuning script and the tests."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Literal
@@ -32,13 +34,38 @@ class Question(BaseModel):
     split: Literal["dev", "test"]
     gold_facts: list[list[str]] = []
     gold_sentences: list[GoldSentence] = []
+    evidence_mode: Literal["all", "any"] = "all"  # cite every gold sentence, or one of them
     history: list[tuple[str, str]] = []
 
 
+def is_benchmark(path: Path) -> bool:
+    """A benchmark folder (``questions.json`` and ``corpus/``) rather than a YAML question file."""
+    return path.is_dir() and (path / "questions.json").is_file()
+
+
 def load_questions(path: Path = QUESTIONS_FILE, split: str = "all") -> list[Question]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    questions = [Question.model_validate(q) for q in data["questions"]]
+    """The questions of a YAML set (``split`` dev/test/all) or of a benchmark folder (a dev set:
+    every question has split ``dev``)."""
+    if is_benchmark(path):
+        data = json.loads((path / "questions.json").read_text(encoding="utf-8"))
+        questions = [
+            Question(
+                id=q["id"], question=q["question"], language=q.get("lang", "id"),
+                category="answerable" if q["answerable"] else "unanswerable", answerable=q["answerable"], split="dev",
+                gold_facts=q.get("facts", []), evidence_mode=q.get("evidence", {}).get("mode", "any"),
+                gold_sentences=[GoldSentence(article_id=a, text=t) for a, t in q.get("evidence", {}).get("items", [])],
+            )
+            for q in data["questions"]
+        ]
+    else:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        questions = [Question.model_validate(q) for q in data["questions"]]
     return [q for q in questions if split == "all" or q.split == split]
+
+
+def corpus_of(path: Path) -> Path | None:
+    """The corpus folder a benchmark brings (``None`` for a YAML set, which is asked of the seeds)."""
+    return path / "corpus" if is_benchmark(path) else None
 
 
 def _norm(text: str) -> str:
@@ -46,7 +73,19 @@ def _norm(text: str) -> str:
 
 
 def resolve_gold(question: Question, articles: dict[str, Article]) -> list[str]:
-    """Sentence ids (``article_id:index``) of the gold sentences, matched on whitespace-normalised text."""
+    """Sentence ids (``article_id:index``) of the gold sentences, matched on whitespace-normalised
+    text. In ``any`` mode (benchmarks, whose sentence splitter differs from kutip's) every
+    sentence that contains a gold sentence or lies inside it (25+ characters) counts."""
+    if question.evidence_mode == "any":
+        found = []
+        for gold in question.gold_sentences:
+            article = articles.get(gold.article_id)
+            target = _norm(gold.text)
+            found += [
+                s.id for s in (article.sentences if article else [])
+                if target in _norm(s.text) or (len(_norm(s.text)) >= 25 and _norm(s.text) in target)
+            ]
+        return list(dict.fromkeys(found))
     ids = []
     for gold in question.gold_sentences:
         article = articles.get(gold.article_id)

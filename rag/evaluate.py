@@ -5,7 +5,10 @@ Metrics (each is a mean over the questions it applies to):
   retrieved; MRR = 1 / rank of the first gold sentence (0 if not in the top 10).
 - fact recall (answerable): every gold fact has an accepted spelling in the answer text.
 - language match (all): the answer (or abstention message) is in the question's language.
-- citation recall (answerable, answered): the answer cites all of the question's gold sentences.
+- citation recall (answerable, answered): the answer cites all of the question's gold sentences
+  (for a benchmark in ``any`` mode: one of them).
+- fact and cited (answerable): the answer states the gold fact and cites a gold sentence, in the
+  same answer (abstentions count as misses).
 - citation precision (answered): share of citations that support their claim, judged
   automatically: a citation counts when it is a gold sentence or contains a gold fact.
 - cited characters: characters of cited text per answered question (granularity); citing share:
@@ -16,14 +19,18 @@ Metrics (each is a mean over the questions it applies to):
 - speed: time to first token and total time per question, p50 and p95.
 
 ``--oracle`` measures reading alone: each answerable question is answered from its gold sentences
-only (no retrieval), so its fact recall is the ceiling the model reaches with perfect retrieval;
-``raw_fact_recall`` is the same before the citation check and the answer-fit check.
+only (no retrieval), so its fact recall is the ceiling the model reaches with perfect retrieval.
+
+The report also holds the abstention curve: for each P(none) threshold, the share of unanswerable
+questions abstained and of answerable ones wrongly abstained, and fact-and-cited, computed from
+the recorded P(none) of every answer (run with ``KUTIP_NONE_THRESHOLD=1`` to see the whole curve).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -32,12 +39,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from .answer import build_messages, condense_question, generate, number_sentences
 from .corpus import load_corpus
-from .evalset import Question, facts_found, load_questions, resolve_gold
+from .evalset import Question, corpus_of, facts_found, load_questions, resolve_gold
 from .qa import QA
+from .query import parse_query
 from .retrieve import retrieve
-from .schema import Citation
+from .schema import Answer, Citation
 from .settings import Settings
 from .text import detect_language
 
@@ -58,7 +65,9 @@ class Record(BaseModel):
     gold_ids: list[str] = []
     gold_ranks: list[int] = []  # rank (1-based) of each gold sentence in retrieval, 0 = not in top 10
     fact_hit: bool | None = None
-    raw_fact_hit: bool | None = None  # --oracle only: the model's answer before the checks
+    fact_and_cited: bool | None = None
+    p_none: float | None = None
+    abstain_reason: str | None = None
     language_ok: bool = False
     citation_hit: bool | None = None
     citation_precision: float | None = None
@@ -79,71 +88,66 @@ def _supports(text: str, q: Question, gold_texts: list[str]) -> bool:
     )
 
 
-def _score_answer(rec: Record, q: Question, text: str, abstained: bool, citations: list[Citation]) -> None:
+def _score_answer(rec: Record, q: Question, answer: Answer) -> None:
     """Fill ``rec`` with an answer (or abstention) and what the judge makes of it."""
-    rec.answer, rec.abstained = text, abstained
+    rec.answer, rec.abstained, citations = answer.text, answer.abstained, answer.citations
+    rec.p_none, rec.abstain_reason = answer.p_none, answer.abstain_reason
+    rec.first_token_s, rec.total_s = answer.timings.first_token_s, answer.timings.total_s
     rec.cited_ids = [f"{c.article_id}:{c.sentence_index}" for c in citations]
     rec.cited_texts = [c.sentence for c in citations]
     rec.cited_chars = sum(len(c.sentence) for c in citations)
-    rec.language_ok = detect_language(text) == q.language
+    rec.language_ok = detect_language(rec.answer) == q.language
     if q.answerable:
-        rec.fact_hit = (not abstained) and facts_found(text, q.gold_facts)
-        if not abstained:
-            rec.citation_hit = bool(rec.gold_ids) and set(rec.gold_ids) <= set(rec.cited_ids)
-    if not abstained and citations:
+        rec.fact_hit = (not rec.abstained) and facts_found(rec.answer, q.gold_facts)
+        if not rec.abstained:
+            cited, gold = set(rec.cited_ids), set(rec.gold_ids)
+            rec.citation_hit = bool(gold) and (bool(cited & gold) if q.evidence_mode == "any" else gold <= cited)
+        rec.fact_and_cited = bool(rec.fact_hit and rec.citation_hit)
+    if not rec.abstained and citations:
         gold_texts = [_norm(t.text) for t in q.gold_sentences]
         rec.citation_precision = float(np.mean([_supports(t, q, gold_texts) for t in rec.cited_texts])) if q.answerable else 0.0
 
 
-def score_kutip(q: Question, qa: QA, articles: dict, settings: Settings) -> Record:
+def _record(q: Question, articles: dict) -> Record:
     gold_ids = resolve_gold(q, articles) if q.answerable else []
-    rec = Record(id=q.id, system="kutip", category=q.category, language=q.language, answerable=q.answerable,
-                 question=q.question, answer="", abstained=False, gold_ids=gold_ids)
+    return Record(id=q.id, system="kutip", category=q.category, language=q.language, answerable=q.answerable,
+                  question=q.question, answer="", abstained=False, gold_ids=gold_ids)
+
+
+def score_kutip(q: Question, qa: QA, articles: dict, settings: Settings) -> Record:
+    rec = _record(q, articles)
     try:
         answer = qa.ask(q.question, q.history or None)
     except Exception as exc:  # noqa: BLE001 - an evaluation records failures instead of stopping
         rec.error = f"{type(exc).__name__}: {exc}"
         return rec
-    rec.first_token_s, rec.total_s = answer.timings.first_token_s, answer.timings.total_s
-    _score_answer(rec, q, answer.text, answer.abstained, answer.citations)
+    _score_answer(rec, q, answer)
     if q.answerable:
-        found = retrieve(qa.index, answer.standalone_question or q.question, settings, top_k=10, figure_depth=0, by_part=False)
+        found = retrieve(qa.index, parse_query(q.question, answer.standalone_question), settings, top_k=10)
         ranked = [h.sentence.id for h in found.hits]
-        rec.gold_ranks = [ranked.index(g) + 1 if g in ranked else 0 for g in gold_ids]
+        rec.gold_ranks = [ranked.index(g) + 1 if g in ranked else 0 for g in rec.gold_ids]
     return rec
 
 
 def score_oracle(q: Question, qa: QA, articles: dict, settings: Settings) -> Record:
-    """Answer an answerable question from its gold sentences alone (the reading ceiling); an
-    abstention keeps the model's raw answer as its text, to show what was rejected."""
-    gold_ids = resolve_gold(q, articles)
-    rec = Record(id=q.id, system="kutip", category=q.category, language=q.language, answerable=True,
-                 question=q.question, answer="", abstained=False, gold_ids=gold_ids)
-    question = q.question
-    started = time.perf_counter()
-    if q.history:
-        question = condense_question(qa.llm(settings, "condense"), settings.prompts_dir, q.question, q.history)
-    stored = qa.index.get(gold_ids)
-    shown = number_sentences([stored[i] for i in gold_ids if i in stored])
-    pieces = []
-    for piece in generate(qa.llm(settings), build_messages(settings.prompts_dir, shown, question, detect_language(q.question))):
-        if rec.first_token_s is None:
-            rec.first_token_s = round(time.perf_counter() - started, 4)
-        pieces.append(piece)
-    raw = "".join(pieces).strip()
-    checked, reason = qa.judge(raw, shown, question)
-    rec.total_s = round(time.perf_counter() - started, 4)
-    rec.raw_fact_hit = facts_found(raw, q.gold_facts)
-    if reason is None:
-        _score_answer(rec, q, checked.text, False, checked.citations)
-    else:
-        _score_answer(rec, q, raw, True, [])
+    """Answer an answerable question from its gold sentences alone (the reading ceiling)."""
+    rec = _record(q, articles)
+    stored = qa.index.get(rec.gold_ids)
+    gold = [(stored[i], 1.0) for i in rec.gold_ids if i in stored]
+    answer = qa.answer_from(qa.query(q.question, q.history or None, settings), gold, 1.0, settings)
+    _score_answer(rec, q, answer)
     return rec
 
 
-def score_peer(q: Question, peer: Any) -> Record:
-    from .answer import is_refusal
+_PEER_REFUSAL = re.compile(
+    r"NO[_ ]ANSWER|tidak (?:memuat|mengandung|menyebutkan|menjelaskan|ada informasi|terdapat informasi)|"
+    r"(?:do(?:es)? not|don't|doesn't) (?:contain|mention|say|state|provide|include)|no information|"
+    r"not (?:mentioned|stated|provided|specified)|tidak disebutkan|tidak dijelaskan|cannot be answered|tidak dapat dijawab",
+    re.IGNORECASE,
+)
 
+
+def score_peer(q: Question, peer: Any) -> Record:
     gold_texts = [_norm(t.text) for t in q.gold_sentences]
     rec = Record(id=q.id, system="llama-index", category=q.category, language=q.language, answerable=q.answerable,
                  question=q.question, answer="", abstained=False)
@@ -154,7 +158,7 @@ def score_peer(q: Question, peer: Any) -> Record:
         rec.error = f"{type(exc).__name__}: {exc}"
         return rec
     rec.answer = answer.text
-    rec.abstained = (not answer.text) or is_refusal(answer.text)
+    rec.abstained = (not answer.text) or bool(_PEER_REFUSAL.search(answer.text))
     rec.first_token_s, rec.total_s = answer.first_token_s, answer.total_s
     rec.cited_texts = [c.text for c in answer.citations]
     rec.cited_chars = sum(len(c.text) for c in answer.citations)
@@ -194,8 +198,7 @@ def metrics(records: list[Record]) -> dict[str, Any]:
             out[f"recall@{k}"] = _mean([np.mean([0 < x <= k for x in r.gold_ranks]) for r in with_ranks])
         out["mrr"] = _mean([1.0 / min(x for x in r.gold_ranks if x) if any(r.gold_ranks) else 0.0 for r in with_ranks])
     out["fact_recall"] = _mean([r.fact_hit for r in answerable])
-    if any(r.raw_fact_hit is not None for r in answerable):
-        out["raw_fact_recall"] = _mean([r.raw_fact_hit for r in answerable])
+    out["fact_and_cited"] = _mean([r.fact_and_cited for r in answerable])
     out["language_match"] = _mean([r.language_ok for r in records])
     out["citation_recall"] = _mean([r.citation_hit for r in answerable if not r.abstained])
     out["citation_precision"] = _mean([r.citation_precision for r in answered])
@@ -220,7 +223,7 @@ def breakdown(records: list[Record], key: str) -> dict[str, dict[str, Any]]:
     return {k: metrics(v) for k, v in sorted(groups.items())}
 
 
-MAIN_METRICS = ["recall@5", "fact_recall", "citation_recall", "citation_precision", "abstention_recall",
+MAIN_METRICS = ["recall@5", "fact_recall", "fact_and_cited", "citation_recall", "citation_precision", "abstention_recall",
                 "false_abstention_rate", "cited_chars_per_answer", "citing_share", "cited_chars_per_citing_answer",
                 "first_token_p50_s", "total_p50_s", "total_p95_s"]
 
@@ -283,6 +286,23 @@ def plot(report: dict[str, Any], out: Path) -> list[str]:
     return files
 
 
+def curve(records: list[Record], thresholds: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01)) -> list[dict[str, Any]]:
+    """Abstention recall, false abstention and fact-and-cited had kutip abstained at each P(none)
+    threshold (from the recorded P(none); answers abstained for another reason stay abstained)."""
+    rows = []
+    for t in thresholds:
+        def out(r: Record) -> bool:
+            return r.abstained or (r.p_none is not None and r.p_none >= t)
+
+        rows.append({
+            "none_threshold": t,
+            "abstention_recall": _mean([out(r) for r in records if not r.answerable]),
+            "false_abstention_rate": _mean([out(r) for r in records if r.answerable]),
+            "fact_and_cited": _mean([bool(r.fact_and_cited) and not out(r) for r in records if r.answerable]),
+        })
+    return rows
+
+
 def run(
     settings: Settings, questions: list[Question], *, compare: bool = False, oracle: bool = False, progress: Any = None
 ) -> dict[str, Any]:
@@ -313,6 +333,8 @@ def run(
         "model": settings.llm if settings.backend == "llamacpp" else settings.ollama_model,
         "backend": settings.backend,
         "oracle": oracle,
+        "none_threshold": settings.none_threshold,
+        "settings": settings.model_dump(mode="json", include={"top_k", "read_order", "read_rank_prior", "select_ratio", "max_chosen", "max_chosen_many", "none_threshold", "abstain_threshold"}),
         "questions": len(questions),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "systems": score_systems(records),
@@ -323,7 +345,8 @@ def run(
 def score_systems(records: dict[str, list[Record]]) -> dict[str, Any]:
     """Each system's figures: overall, by category and by language."""
     return {
-        name: {"overall": metrics(recs), "by_category": breakdown(recs, "category"), "by_language": breakdown(recs, "language")}
+        name: {"overall": metrics(recs), "by_category": breakdown(recs, "category"), "by_language": breakdown(recs, "language"),
+               "curve": curve(recs)}
         for name, recs in records.items()
     }
 
@@ -343,7 +366,7 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         f"# kutip evaluation{' (oracle: gold sentences only)' if report.get('oracle') else ''} — {report['backend']}:{report['model']}, "
         f"{report['questions']} questions ({report['created']})",
         "",
-        markdown_table(overall, ["questions", "errors", "recall@1", "recall@5", "recall@10", "mrr", "raw_fact_recall", *MAIN_METRICS[1:], "language_match", "abstention_precision", "first_token_p95_s"]),
+        markdown_table(overall, ["questions", "errors", "recall@1", "recall@5", "recall@10", "mrr", *MAIN_METRICS[1:], "language_match", "abstention_precision", "first_token_p95_s"]),
         "",
         "## By category (kutip)",
         "",
@@ -352,6 +375,13 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         "## By language (kutip)",
         "",
         markdown_table(report["systems"]["kutip"]["by_language"], MAIN_METRICS),
+        "",
+        f"## Abstention curve (kutip; this run's none_threshold: {report.get('none_threshold')})",
+        "",
+        "| P(none) threshold | unanswerable abstained | answerable wrongly abstained | fact and cited |",
+        "|---|---|---|---|",
+        *[f"| {row['none_threshold']} | {row['abstention_recall']} | {row['false_abstention_rate']} | {row['fact_and_cited']} |"
+          for row in report["systems"]["kutip"].get("curve", [])],
         "",
         "## Metric definitions",
         "",
@@ -365,7 +395,11 @@ def write_report(report: dict[str, Any], out: Path) -> None:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
-    questions = load_questions(Path(args.questions), args.split)
+    path = Path(args.questions)
+    questions = load_questions(path, args.split)
+    corpus = corpus_of(path)
+    if corpus is not None:  # a benchmark brings its corpus: index it in a data folder of its own
+        settings = settings.model_copy(update={"corpus_dir": corpus.resolve(), "data_dir": settings.data_dir / "bench" / path.resolve().name})
     if args.limit:
         questions = questions[: args.limit]
     total = len(questions) * (2 if args.compare else 1)
@@ -375,6 +409,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     write_report(report, out)
     overall = {name: s["overall"] for name, s in report["systems"].items()}
-    print(markdown_table(overall, ["questions", "recall@5", "mrr", "raw_fact_recall", *MAIN_METRICS[1:], "language_match"]))
+    print(markdown_table(overall, ["questions", "recall@5", "mrr", *MAIN_METRICS[1:], "language_match"]))
     print(f"\nreport: {out / 'report.md'}")
     return 0

@@ -37,7 +37,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.llm import LLM
 from pydantic import BaseModel, PrivateAttr
 
-from .errors import BackendUnavailableError, ModelFileError
+from .errors import BackendUnavailableError, ModelFileError, PromptTooLongError
 from .settings import Settings
 
 # ----------------------------------------------------------------------------- packaged GGUF
@@ -231,8 +231,13 @@ def _neutral(text: str) -> str:
 
 def chatml(messages: Sequence[ChatMessage], *, open_turn: bool = True) -> str:
     """Qwen2.5's ChatML template, ending with the open assistant turn (unless ``open_turn=False``:
-    a prefix of a longer prompt)."""
+    a prefix of a longer prompt). A last message from the assistant is left open: the model
+    continues it (a prefilled answer, as Ollama does with the same template)."""
+    messages = list(messages)
+    prefill = messages.pop().content or "" if messages and messages[-1].role == MessageRole.ASSISTANT and open_turn else None
     parts = [f"<|im_start|>{m.role.value}\n{_neutral(m.content or '')}<|im_end|>\n" for m in messages]
+    if prefill is not None:
+        return "".join(parts) + f"<|im_start|>assistant\n{_neutral(prefill)}"
     return "".join(parts) + ("<|im_start|>assistant\n" if open_turn else "")
 
 
@@ -296,11 +301,41 @@ class LlamaCppLLM(CustomLLM):
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def choose(self, messages: Sequence[ChatMessage], options: Sequence[str]) -> dict[str, float]:
+        """P(next token) for each of ``options`` (each one token) after ``messages``, renormalised
+        over them: what a grammar allowing only these continuations would sample from, read off the
+        logits of one decode step. The prompt's longest prefix already in the KV cache is reused,
+        and the prompt stays cached for a writing that continues it."""
+        tokens = self._llama.tokenize(chatml(messages).encode("utf-8"), special=True)
+        if len(tokens) + 8 > self.n_ctx:
+            raise PromptTooLongError(f"The question and its {len(tokens):,}-token context do not fit the model's {self.n_ctx:,}-token window.")
+        ids = []
+        for option in options:
+            piece = self._llama.tokenize(option.encode("utf-8"), add_bos=False, special=False)
+            if len(piece) != 1:
+                raise ValueError(f"option {option!r} is {len(piece)} tokens, not one")
+            ids.append(piece[0])
+        with self._lock:
+            llama = self._llama
+            cached = 0
+            for a, b in zip(llama._input_ids.tolist(), tokens):
+                if a != b:
+                    break
+                cached += 1
+            cached = min(cached, len(tokens) - 1)  # the last token is decoded again for its logits
+            llama.n_tokens = cached
+            llama.eval(tokens[cached:])
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))[ids].astype(np.float64)
+        weights = np.exp(logits - logits.max())
+        weights /= weights.sum()
+        return {option: float(w) for option, w in zip(options, weights)}
+
     def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
         max_tokens = int(kwargs.get("max_tokens", self.max_new_tokens))
         budget = self.n_ctx - self.count_tokens(prompt) - 8
         if budget < 16:
-            raise ValueError("The prompt does not fit the model's context window.")
+            raise PromptTooLongError("The question and the sentences retrieved for it do not fit the model's context window.")
+        grammar = _grammar(kwargs["grammar"]) if kwargs.get("grammar") else None
         with self._lock:
             for chunk in self._llama.create_completion(
                 prompt=prompt,
@@ -309,7 +344,8 @@ class LlamaCppLLM(CustomLLM):
                 top_p=0.9,
                 repeat_penalty=1.05,
                 seed=kwargs.get("seed"),  # None: llama-cpp-python picks one
-                stop=["<|im_end|>", "<|endoftext|>", "<|im_start|>"],
+                grammar=grammar,
+                stop=["<|im_end|>", "<|endoftext|>", "<|im_start|>", *kwargs.get("stop", [])],
                 stream=True,
             ):
                 text = chunk["choices"][0]["text"]
@@ -343,6 +379,13 @@ class LlamaCppLLM(CustomLLM):
         return gen()
 
 
+@lru_cache(maxsize=64)
+def _grammar(gbnf: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(gbnf, verbose=False)
+
+
 def sampled(llm: LLM, temperature: float, seed: int) -> tuple[LLM, dict[str, Any]]:
     """The LLM and ``stream_chat`` keyword arguments that draw one sampled answer with ``seed``.
     llama.cpp takes them per call; llama-index's Ollama reads its options from the instance, so it
@@ -351,6 +394,39 @@ def sampled(llm: LLM, temperature: float, seed: int) -> tuple[LLM, dict[str, Any
         return llm, {"temperature": temperature, "seed": seed}
     extra = {**getattr(llm, "additional_kwargs", {}), "seed": seed}
     return llm.model_copy(update={"temperature": temperature, "additional_kwargs": extra}), {}
+
+
+def choose(llm: LLM, messages: Sequence[ChatMessage], options: Sequence[str]) -> dict[str, float]:
+    """P(next token = option) renormalised over ``options`` after ``messages`` (whose last, assistant
+    message the model would continue): from llama.cpp's logits, or from Ollama's ``top_logprobs``
+    (options outside the top 20 get a probability below the smallest one listed)."""
+    if hasattr(llm, "choose"):  # llama.cpp, or a scripted test LLM (rag.testing)
+        return llm.choose(messages, options)  # type: ignore[no-any-return]
+    import ollama
+
+    client = ollama.Client(host=llm.base_url, timeout=llm.request_timeout)  # type: ignore[attr-defined]
+    reply = client.chat(
+        model=llm.model,  # type: ignore[attr-defined]
+        messages=[{"role": m.role.value, "content": m.content or ""} for m in messages],
+        options={"num_predict": 1, "temperature": 0.0},
+        logprobs=True,
+        top_logprobs=20,
+        stream=False,
+    )
+    entries = reply.logprobs or []
+    if not entries or not entries[0].top_logprobs:
+        raise BackendUnavailableError(
+            f"Ollama at {llm.base_url} returned no logprobs; kutip's reading step needs Ollama 0.12.11 or newer."  # type: ignore[attr-defined]
+        )
+    listed: dict[str, float] = {}
+    for alt in entries[0].top_logprobs:
+        listed.setdefault(alt.token, alt.logprob)
+        listed.setdefault(alt.token.strip(), alt.logprob)
+    floor = min(listed.values()) - 5.0
+    logs = np.array([listed.get(o, listed.get(o.strip(), floor)) for o in options], dtype=np.float64)
+    weights = np.exp(logs - logs.max())
+    weights /= weights.sum()
+    return {option: float(w) for option, w in zip(options, weights)}
 
 
 def check_ollama(url: str, model: str, timeout_s: float) -> None:

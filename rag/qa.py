@@ -1,8 +1,8 @@
 """The public entry points: ``ask`` and ``stream``, and the ``QA`` object that holds the pieces.
 
-question → (condense with history) → retrieve (+ a disagreeing figure) → abstain early? → prompt
-→ generate (stream) → citation check and fit to the question (``QA.judge``; when no claim is
-supported, a few sampled retries, ``QA.resample``) → Answer.
+question → Query (parsed once; a follow-up first rewritten with its history) → retrieve →
+read (the model chooses the evidence, or none) → decide → write (from the chosen sentences,
+streamed) → check → Answer.
 """
 
 from __future__ import annotations
@@ -12,27 +12,24 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from functools import partial
 from typing import Any, Literal
 
-from llama_index.core.base.llms.types import ChatMessage
-
-from .answer import (
-    NO_ANSWER, Numbered, build_messages, condense_question, fixed_messages, generate, is_refusal,
-    number_sentences, prompt_text, strip_markers,
-)
-from .cite import Checked, CitationChecker, add_disagreements, misfit
+from .check import check, decide
+from .condense import condense_question
 from .corpus import load_corpus_report
 from .errors import BackendUnavailableError, QuestionError
 from .index import SentenceIndex
-from .models import LlamaCppLLM, chatml, get_embedder, get_llm, model_label, sampled
-from .retrieve import Retrieval, retrieve, with_neighbours
+from .models import LlamaCppLLM, chatml, choose, get_llm, model_label
+from .prompts import fixed_messages, prompt_text
+from .query import Query, parse_query
+from .read import Reading, number_candidates, read
+from .retrieve import retrieve, with_antecedents
 from .schema import Answer, Timings
 from .settings import Settings
-from .text import Language, detect_language
+from .write import write
 
 History = Sequence[tuple[str, str]]
-REFUSED = "the model found no answer in the sentences"
-UNSUPPORTED = "no sentence states"
 
 
 @contextmanager
@@ -73,12 +70,14 @@ def validate_question(question: Any, max_chars: int) -> str:
 
 
 class QA:
-    """A loaded pipeline: index, embedder, LLM (lazily), citation checker, settings."""
+    """A loaded pipeline: index, embedder, LLM (lazily), settings."""
 
-    def __init__(self, settings: Settings | None = None, index: SentenceIndex | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, index: SentenceIndex | None = None, llm: Any = None) -> None:
+        """``llm``: an LLM to use instead of the one the settings name (``rag.testing.ScriptedLLM``
+        in fast tests); it answers, reads and rewrites follow-ups alike."""
         self.settings = settings or Settings()
         self.index = index or SentenceIndex(self.settings)
-        self.checker = CitationChecker(get_embedder(), self.settings.support_threshold, support_margin=self.settings.support_margin)
+        self._llm = llm
         self._ingest_lock = threading.Lock()
 
     # ------------------------------------------------------------------ set-up
@@ -92,7 +91,7 @@ class QA:
 
     def llm(self, settings: Settings | None = None, purpose: Literal["answer", "condense"] = "answer") -> Any:
         """The answering LLM (or the one that rewrites follow-ups), loaded on first use."""
-        return get_llm(settings or self.settings, purpose)
+        return self._llm if self._llm is not None else get_llm(settings or self.settings, purpose)
 
     def warm(self, settings: Settings | None = None) -> None:
         """Load the answering model and, with llama.cpp, process the fixed prompt prefix (rules and
@@ -104,19 +103,33 @@ class QA:
 
     # ------------------------------------------------------------------ answering
 
-    def abstention(
-        self, question: str, language: Language, settings: Settings, timings: Timings, standalone: str | None, reason: str
-    ) -> Answer:
+    def query(self, question: str, history: History | None, settings: Settings) -> Query:
+        """The question validated and parsed once (a follow-up rewritten with its history first)."""
+        question = validate_question(question, settings.max_question_chars)
+        standalone = None
+        if history:
+            with backend_errors(settings):
+                standalone = condense_question(self.llm(settings, "condense"), settings.prompts_dir, question, list(history))
+        return parse_query(question, standalone)
+
+    def abstention(self, query: Query, settings: Settings, timings: Timings, reason: str, **extra: Any) -> Answer:
         return Answer(
             abstain_reason=reason,
-            question=question,
-            standalone_question=standalone,
-            text=prompt_text(settings.prompts_dir, f"abstain_{language}.txt"),
+            question=query.text,
+            standalone_question=query.standalone if query.standalone != query.text else None,
+            text=prompt_text(settings.prompts_dir, f"abstain_{query.language}.txt"),
             abstained=True,
-            language=language,
+            language=query.language,
             model=model_label(settings),
             timings=timings,
+            **extra,
         )
+
+    def read(self, query: Query, sentences: Sequence[tuple[Any, float]], settings: Settings) -> tuple[Reading, list[Any]]:
+        """The reading step over ``sentences`` ((sentence, dense score), best first)."""
+        candidates = number_candidates([s for s, _ in sentences], [d for _, d in sentences])
+        with backend_errors(settings):
+            return read(partial(choose, self.llm(settings)), settings.prompts_dir, query, candidates, settings)
 
     def stream(
         self,
@@ -131,103 +144,59 @@ class QA:
         """Yield text pieces as the model writes them, then the checked ``Answer`` last."""
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
         started = time.perf_counter()
-        question = validate_question(question, settings.max_question_chars)
-        language = detect_language(question)
+        validate_question(question, settings.max_question_chars)  # bad input fails before any work
         self.ensure_index()
-
-        standalone = None
-        search_question = question
-        if history:
-            with backend_errors(settings):
-                standalone = condense_question(self.llm(settings, "condense"), settings.prompts_dir, question, list(history))
-            search_question = standalone
-
-        found: Retrieval = retrieve(
-            self.index, search_question, settings, article_ids=article_ids, date_from=date_from, date_to=date_to,
-            language=language,
-        )
+        query = self.query(question, history, settings)
+        found = retrieve(self.index, query, settings, article_ids=article_ids, date_from=date_from, date_to=date_to)
         timings = Timings(retrieval_s=round(found.seconds, 4))
-        if not found.hits or found.top_dense < settings.abstain_threshold:
-            timings.total_s = round(time.perf_counter() - started, 4)
-            yield self.abstention(question, language, settings, timings, standalone, "no sentence is close enough to the question")
-            return
+        yield from self._answer(query, with_antecedents(self.index, found.hits), found.top_dense, settings, started, timings)
 
-        shown = number_sentences(with_neighbours(self.index, found.hits, settings.window))
-        messages = build_messages(settings.prompts_dir, shown, search_question, language)
+    def answer_from(self, query: Query, sentences: Sequence[tuple[Any, float]], top_dense: float, settings: Settings) -> Answer:
+        """The answer to ``query`` from these sentences alone ((sentence, dense score), best first):
+        what ``stream`` does after retrieval (the eval's oracle uses it with the gold sentences)."""
+        final = [item for item in self._answer(query, sentences, top_dense, settings, time.perf_counter(), Timings()) if isinstance(item, Answer)]
+        return final[-1]
+
+    def _answer(
+        self, query: Query, sentences: Sequence[tuple[Any, float]], top_dense: float, settings: Settings, started: float, timings: Timings
+    ) -> Iterator[str | Answer]:
+        """read → decide → write (streamed) → check → Answer."""
+
+        def done() -> Timings:
+            timings.total_s = round(time.perf_counter() - started, 4)
+            return timings
+
+        if not sentences:
+            yield self.abstention(query, settings, done(), "no sentence is close enough to the question")
+            return
+        reading, messages = self.read(query, sentences, settings)
+        reason = decide(query, reading, top_dense, settings)
+        if reason is not None:
+            yield self.abstention(query, settings, done(), reason, p_none=reading.p_none)
+            return
         pieces: list[str] = []
         with backend_errors(settings):
-            for piece in generate(self.llm(settings), messages):
+            for piece in write(self.llm(settings), messages, reading.chosen, settings.max_new_tokens):
                 if timings.first_token_s is None:
                     timings.first_token_s = round(time.perf_counter() - started, 4)
                 pieces.append(piece)
                 yield piece
-        raw = "".join(pieces).strip()
-
-        checked, reason = self.judge(raw, shown, search_question)
-        if reason is not None and reason.startswith(UNSUPPORTED):
-            checked, reason = self.resample(messages, shown, search_question, settings, (checked, reason))
-        if reason is not None:
-            timings.total_s = round(time.perf_counter() - started, 4)
-            answer = self.abstention(question, language, settings, timings, standalone, reason)
-            answer.removed_claims = checked.removed
-            yield answer
+        checked = check("".join(pieces), query, reading)
+        if checked.abstain_reason is not None:
+            yield self.abstention(query, settings, done(), checked.abstain_reason, p_none=reading.p_none, removed_claims=checked.removed)
             return
-        notes = {lang: prompt_text(settings.prompts_dir, f"disagree_{lang}.txt") for lang in ("id", "en")}
-        checked = add_disagreements(checked, shown, notes, language)
-        timings.total_s = round(time.perf_counter() - started, 4)
         yield Answer(
-            question=question,
-            standalone_question=standalone,
+            question=query.text,
+            standalone_question=query.standalone if query.standalone != query.text else None,
             text=checked.text,
             citations=checked.citations,
             abstained=False,
-            language=language,
+            language=query.language,
             model=model_label(settings),
-            timings=timings,
+            timings=done(),
             removed_claims=checked.removed,
+            p_none=reading.p_none,
         )
-
-    def judge(self, raw: str, shown: list[Numbered], question: str) -> tuple[Checked, str | None]:
-        """The model's answer after the citation check, and why it cannot be given (``None`` when
-        it can, and then it has citations): the model refused (``REFUSED``), no claim is supported,
-        or it does not answer what was asked (``rag.cite.misfit``)."""
-        if not raw or raw.startswith(NO_ANSWER) or (is_refusal(raw) and not any(c.isdigit() for c in raw.split("[")[0])):
-            return Checked(text="", citations=[], removed=[]), REFUSED
-        checked = self.checker.check(raw, shown, question)
-        if not checked.citations:
-            unsupported = "; ".join(f'"{claim}"' for claim in checked.removed[:2])
-            return checked, f"{UNSUPPORTED} {unsupported}" if unsupported else "it cites no sentence"
-        reason = misfit(question, checked.text, checked.citations)
-        if reason:
-            # supported sentences that do not answer what was asked ("how many" with no figure)
-            return checked.model_copy(update={"citations": [], "removed": [*checked.removed, strip_markers(checked.text)]}), reason
-        return checked, None
-
-    def resample(
-        self, messages: list[ChatMessage], shown: list[Numbered], question: str, settings: Settings,
-        rejected: tuple[Checked, str | None],
-    ) -> tuple[Checked, str | None]:
-        """Ask the model again, sampled (``settings.resamples`` draws, seeds 1, 2, …), after its
-        greedy answer had no supported claim. A draw is kept only when ``settings.resample_agree``
-        draws pass ``judge`` citing a common sentence (the first of them is returned); otherwise the
-        ``rejected`` verdict stands. A small model that misreads a figure once often reads the
-        sentence right on other draws, and agrees with itself; on a question the articles do not
-        answer, its draws wander to different sentences."""
-        passed: list[Checked] = []
-        for seed in range(1, settings.resamples + 1):
-            with backend_errors(settings):
-                llm, sampling = sampled(self.llm(settings), settings.resample_temperature, seed)
-                again = "".join(generate(llm, messages, **sampling)).strip()
-            checked, reason = self.judge(again, shown, question)
-            if reason is None:
-                passed.append(checked)
-                cited = [{(c.article_id, c.sentence_index) for c in p.citations} for p in passed]
-                agreeing = [p for p, ids in zip(passed, cited) if sum(1 for other in cited if ids & other) >= settings.resample_agree]
-                if agreeing:
-                    return agreeing[0], None
-            if len(passed) + settings.resamples - seed < settings.resample_agree:
-                break  # too few draws left to agree
-        return rejected
 
     def ask(self, question: str, history: History | None = None, **kwargs: Any) -> Answer:
         """Answer ``question`` (see ``stream``); returns the final ``Answer``."""

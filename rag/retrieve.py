@@ -14,7 +14,8 @@ from pydantic import BaseModel
 
 from .index import SentenceIndex, StoredSentence
 from .settings import Settings
-from .text import Language, asks_for, detect_language, quantities, question_parts
+from .query import Query
+from .text import Language
 
 
 class Hit(BaseModel):
@@ -70,33 +71,19 @@ def _fused(
 
 def retrieve(
     index: SentenceIndex,
-    question: str,
+    query: Query,
     settings: Settings,
     *,
     top_k: int | None = None,
     article_ids: list[str] | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
-    language: Language | None = None,
-    figure_depth: int | None = None,
-    by_part: bool | None = None,
 ) -> Retrieval:
-    """The ``top_k`` best sentences for ``question``, optionally limited to articles or dates, and
-    the sentences the settings add to them (``figure_depth``, ``by_part``; pass 0 / False for the
-    plain ranking).
-
-    With ``by_part``, a question that asks two things ("…, and when did …?") also gets the best
-    sentence for each part on its own, when that is not among the top ones already.
-    With ``figure_depth``, a how-many question also gets the best-ranked sentence among the next
-    ``figure_depth`` that gives a different figure for something a top sentence counts ("6.700
-    kontainer" below "13.000 kontainer"), so that sources that disagree are both shown."""
+    """The ``top_k`` (default ``settings.top_k``) best sentences for ``query``, optionally limited
+    to articles or a date range."""
     started = time.perf_counter()
-    language = language or detect_language(question)
     k = top_k or settings.top_k
     n = max(settings.candidates, k)
-    figure_depth = settings.figure_depth if figure_depth is None else figure_depth
-    by_part = settings.by_part if by_part is None else by_part
-
     if date_from or date_to:
         allowed = [
             r.id for r in index.complete_articles().values()
@@ -104,49 +91,25 @@ def retrieve(
         ]
         article_ids = [a for a in allowed if not article_ids or a in article_ids]
         if not article_ids:
-            return Retrieval(question=question, language=language, hits=[], top_dense=0.0, seconds=time.perf_counter() - started)
-
-    ranked, top_dense = _fused(index, question, settings, n, language, article_ids)
-    hits = ranked[:k]
-    for part in question_parts(question) if by_part else []:
-        chosen = {h.sentence.id for h in hits}
-        best = next((h for h in _fused(index, part, settings, n, language, article_ids)[0][:k] if h.sentence.id not in chosen), None)
-        if best is not None:
-            hits.append(best)
-    if figure_depth and asks_for(question) == "quantity":
-        chosen = {h.sentence.id for h in hits}
-        later = [h for h in ranked[k : k + figure_depth] if h.sentence.id not in chosen]
-        extra = {s.id for s in other_figures([h.sentence for h in hits], [h.sentence for h in later])}
-        hits += [h for h in later if h.sentence.id in extra]
-    return Retrieval(question=question, language=language, hits=hits, top_dense=top_dense, seconds=time.perf_counter() - started)
+            return Retrieval(question=query.standalone, language=query.language, hits=[], top_dense=0.0, seconds=time.perf_counter() - started)
+    ranked, top_dense = _fused(index, query.standalone, settings, n, query.language, article_ids)
+    return Retrieval(
+        question=query.standalone, language=query.language, hits=ranked[:k], top_dense=top_dense, seconds=time.perf_counter() - started
+    )
 
 
-def other_figures(top: list[StoredSentence], later: list[StoredSentence], limit: int = 1) -> list[StoredSentence]:
-    """Up to ``limit`` sentences from ``later`` (best first) that count the same thing as a sentence
-    in ``top`` with a different figure (same unit stem, other value)."""
-    figures = {(unit, value) for s in top for unit, value, _ in quantities(s.text)}
-    units = {unit for unit, _ in figures}
-    found: list[StoredSentence] = []
-    for s in later:
-        if len(found) >= limit:
-            break
-        new = [(unit, value) for unit, value, _ in quantities(s.text) if unit in units and (unit, value) not in figures]
-        if new:
-            found.append(s)
-            figures.update(new)
-    return found
-
-
-def with_neighbours(index: SentenceIndex, hits: list[Hit], window: int) -> list[StoredSentence]:
-    """The hit sentences plus ``window`` neighbours on each side, and the previous sentence of a hit
-    that was found through its context vector (it refers back to that sentence: "Pabrik ini…"), each once."""
-    wanted: dict[str, StoredSentence] = {h.sentence.id: h.sentence for h in hits}
-    extra = [
-        f"{h.sentence.article_id}:{i}"
-        for h in hits
-        for i in range(h.sentence.index - window, h.sentence.index + window + 1)
-        if i >= 0 and i != h.sentence.index
-    ]
-    extra += [f"{h.sentence.article_id}:{h.sentence.index - 1}" for h in hits if h.sentence.via_context and h.sentence.index > 0]
-    wanted.update(index.get([sid for sid in extra if sid not in wanted]))
-    return list(wanted.values())
+def with_antecedents(index: SentenceIndex, hits: list[Hit]) -> list[tuple[StoredSentence, float]]:
+    """The hit sentences best first, each followed by the sentence it refers back to when it was
+    found through its context vector ("Pabrik ini…" after the sentence naming the factory), each
+    once, with the dense score of the hit."""
+    wanted = [f"{h.sentence.article_id}:{h.sentence.index - 1}" for h in hits if h.sentence.via_context and h.sentence.index > 0]
+    have = {h.sentence.id for h in hits}
+    extra = index.get([sid for sid in wanted if sid not in have])
+    out: list[tuple[StoredSentence, float]] = []
+    seen: set[str] = set()
+    for h in hits:
+        for sentence in (h.sentence, extra.get(f"{h.sentence.article_id}:{h.sentence.index - 1}") if h.sentence.via_context else None):
+            if sentence is not None and sentence.id not in seen:
+                seen.add(sentence.id)
+                out.append((sentence, h.dense))
+    return out

@@ -18,7 +18,8 @@ class Citation(BaseModel):
     title: str
     outlet: str | None = None
     published: date | None = None
-    score: float = Field(description="How strongly the sentence supports its claim (cosine, 0..1).")
+    source: str | None = Field(None, description="Where the article came from: its file or its link.")
+    score: float = Field(description="How strongly the model chose this sentence as evidence (renormalised probability, 0..1).")
 
 
 class Timings(BaseModel):
@@ -42,3 +43,4 @@ class Answer(BaseModel):
     timings: Timings = Timings()
     removed_claims: list[str] = Field([], description="Claims dropped because no shown sentence supports them.")
     abstain_reason: str | None = Field(None, description="Why kutip abstained (None when it answered).")
+    p_none: float | None = Field(None, description="The model's probability that no retrieved sentence answers (None when it was not asked).")

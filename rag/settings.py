@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts")
 
     # --- models
-    embedding_model: Literal["multilingual-e5-small-q4"] = "multilingual-e5-small-q4"
     embed_text: Literal["sentence", "title", "title+previous"] = Field(
         "sentence", description="What each sentence's vector is computed on (measured: see rag.index.embedding_text)."
     )
@@ -51,12 +50,6 @@ class Settings(BaseSettings):
     ubatch: int = Field(128, ge=16, le=2048, description="llama.cpp micro-batch for prompt processing (128 measured on par or faster than 512).")
     max_new_tokens: int = Field(200, ge=16)
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy: reproducible answers.")
-    resamples: int = Field(
-        0, ge=0, le=5,
-        description="When the citation check finds no claim of the answer supported, sample the model again up to this many times (seeds 1, 2, …) and keep a draw that passes every check (see resample_agree). Off: on dev (1.5B) 3 draws, 2 agreeing, took fact recall 0.654 -> 0.692, but on the held-out test split it turned one wrong abstention and one right abstention into wrong answers (eval/results/resample/).",
-    )
-    resample_temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature of those retries.")
-    resample_agree: int = Field(2, ge=1, le=5, description="How many retries must pass the checks citing a common sentence before one is kept.")
 
     # --- Ollama (remote or local server)
     ollama_url: str = "http://127.0.0.1:11434"
@@ -68,29 +61,18 @@ class Settings(BaseSettings):
     collection: str = "kutip_sentences"
 
     # --- retrieval and answering
-    top_k: int = Field(
-        3, ge=1, le=50, description="Sentences shown to the model (dev: 3 and 4 find the same gold sentences; each costs ~70 prompt tokens)."
-    )
+    top_k: int = Field(6, ge=1, le=20, description="Sentences retrieved and shown to the reading step (chosen on dev: README).")
     candidates: int = Field(30, ge=5, description="Candidates fetched from each retriever before fusion.")
-    window: int = Field(0, ge=0, le=3, description="Neighbouring sentences shown as context around a hit.")
-    figure_depth: int = Field(
-        7, ge=0, le=50, description="How many sentences below top_k a how-many question searches for a different figure for the same thing, shown too (0 = off; dev: fact recall 0.615 -> 0.654 with the answer checks)."
-    )
-    by_part: bool = Field(
-        False, description="A question that asks two things also gets the best sentence for each part on its own (dev: +1 gold citation, -1 fact, -1 citation: off)."
-    )
     rrf_k: int = 60
     bm25_weight_id: float = Field(0.5, ge=0, description="Weight of BM25 in fusion for Indonesian questions.")
     bm25_weight_en: float = Field(0.0, ge=0, description="Weight of BM25 in fusion for English questions.")
-    abstain_threshold: float = Field(
-        0.817, description="Top dense cosine below which kutip abstains without calling the model."
-    )
-    support_threshold: float = Field(
-        0.80, description="Claim-to-sentence cosine at which a sentence is taken to support a claim."
-    )
-    support_margin: float | None = Field(
-        0.02, description="A cited sentence must be within this cosine of the closest shown sentence that could state the claim."
-    )
+    read_order: Literal["best-first", "best-last"] = Field("best-first", description="Where the best-retrieved article's sentences stand in the reading prompt.")
+    read_rank_prior: float = Field(0.0, ge=0, description="Weight of the retrieval rank prior added to the model's log-probabilities when ranking the candidates.")
+    select_ratio: float = Field(0.5, gt=0, le=1, description="A candidate is chosen when its calibrated probability is at least this share of the best one's.")
+    max_chosen: int = Field(2, ge=1, le=8, description="Most sentences chosen for a one-fact question.")
+    max_chosen_many: int = Field(4, ge=1, le=8, description="Most sentences chosen for a list, open, two-part or timeline question.")
+    none_threshold: float = Field(0.5, ge=0, le=1, description="P(none) at or above which kutip abstains after reading.")
+    abstain_threshold: float = Field(0.0, description="Top dense cosine below which kutip abstains without reading (0 = always read).")
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(2_000_000, ge=1000)
 

@@ -88,15 +88,71 @@ _NUMBER = re.compile(
     r"(?:\s+(" + "|".join(_SCALE) + r")\b)?",
     re.IGNORECASE,
 )
-_WORD_NUMBERS = {
-    "satu": 1, "one": 1, "dua": 2, "two": 2, "tiga": 3, "three": 3, "empat": 4, "four": 4, "lima": 5,
-    "five": 5, "enam": 6, "six": 6, "tujuh": 7, "seven": 7, "delapan": 8, "eight": 8, "sembilan": 9,
-    "nine": 9, "sepuluh": 10, "ten": 10, "sebelas": 11, "eleven": 11, "twelve": 12, "sixty": 60,
-    "seventy": 70, "puluhan": -1,
+_UNITS = {
+    "nol": 0, "zero": 0, "satu": 1, "one": 1, "dua": 2, "two": 2, "tiga": 3, "three": 3, "empat": 4, "four": 4,
+    "lima": 5, "five": 5, "enam": 6, "six": 6, "tujuh": 7, "seven": 7, "delapan": 8, "eight": 8,
+    "sembilan": 9, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    # Indonesian "se-" forms: one ten, one hundred, one thousand
+    "sepuluh": 10, "sebelas": 11, "seratus": 100, "seribu": 1000, "sejuta": 1e6, "semiliar": 1e9,
 }
+_MULTIPLIERS = {  # applied to the number read so far ("dua puluh", "tiga belas", "lima ratus")
+    "puluh": ("times", 10), "belas": ("plus", 10), "ratus": ("times", 100), "hundred": ("times", 100),
+}
+_GROUPS = {"ribu": 1e3, "thousand": 1e3, "juta": 1e6, "million": 1e6, "miliar": 1e9, "milyar": 1e9, "billion": 1e9,
+           "triliun": 1e12, "trillion": 1e12}
+_NUMBER_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
-def _to_float(digits: str, language_hint: Language | None) -> float | None:
+def word_numbers(text: str) -> set[float]:
+    """Numbers written in words, Indonesian or English: "dua puluh lima" 25, "tiga belas" 13,
+    "seratus" 100, "dua ribu lima ratus" 2500, "twenty-five" 25, "sixty" 60. "salah satu"
+    ("one of") is not a number; a group word alone ("ribuan", "thousands") is not a figure."""
+    found: set[float] = set()
+    total = current = 0.0
+    pending: float | None = None  # the last simple number, waiting for "puluh", "ratus", "ribu" …
+    in_number = False
+    previous = ""
+
+    def close() -> None:
+        nonlocal total, current, pending, in_number
+        if in_number:
+            found.add(round(total + current + (pending or 0.0), 4))
+        total = current = 0.0
+        pending, in_number = None, False
+
+    for token in (t.lower() for t in _NUMBER_WORD.findall(text.replace("-", " "))):
+        if token in _UNITS and not (token == "satu" and previous == "salah"):
+            value = float(_UNITS[token])
+            if pending is not None and pending >= 20 and pending % 10 == 0 and value < 10:
+                pending += value  # "twenty five"
+            else:
+                if pending is not None:
+                    close()  # two numbers side by side
+                if value >= 100:  # seratus, seribu, sejuta
+                    if value >= 1000:
+                        total += value
+                    else:
+                        current += value
+                else:
+                    pending = value
+                in_number = True
+        elif token in _MULTIPLIERS and pending is not None:
+            op, factor = _MULTIPLIERS[token]
+            current += pending * factor if op == "times" else pending + factor
+            pending = None
+        elif token in _GROUPS and in_number:
+            total += (current + (pending or 0.0) or 1.0) * _GROUPS[token]
+            current, pending = 0.0, None
+        elif not (token == "and" and in_number):
+            close()
+        previous = token
+    close()
+    return found
+
+
+def _to_float(digits: str) -> float | None:
     clean = digits.replace("\u00a0", " ")
     if re.fullmatch(r"\d{1,3}(?:[ ]\d{3})+", clean):
         return float(clean.replace(" ", ""))
@@ -112,7 +168,7 @@ def _to_float(digits: str, language_hint: Language | None) -> float | None:
         return None
 
 
-def numbers(text: str, language_hint: Language | None = None) -> set[float]:
+def numbers(text: str) -> set[float]:
     """Every quantity in ``text`` as a float, so notations compare equal.
 
     ``10.000`` = ``10,000`` = ``10 000`` = ``10000``; ``6 juta`` = ``6 million`` = 6e6; ``6,7`` = 6.7.
@@ -120,17 +176,14 @@ def numbers(text: str, language_hint: Language | None = None) -> set[float]:
     """
     found: set[float] = set()
     for m in _NUMBER.finditer(text):
-        value = _to_float(m.group(1), language_hint)
+        value = _to_float(m.group(1))
         if value is None:
             continue
         scale = m.group(3)
         if scale:
             value *= _SCALE[scale.lower()]
         found.add(round(value, 4))
-    for token in words(text):
-        if token in _WORD_NUMBERS and _WORD_NUMBERS[token] > 0:
-            found.add(float(_WORD_NUMBERS[token]))
-    return found
+    return found | word_numbers(text)
 
 
 _QUANTITY = re.compile(

@@ -1,0 +1,156 @@
+"""Check the written answer against its evidence, and decide: answer or abstain.
+
+Only checks that rest on evidence are kept:
+- a marker names a sentence that was chosen (and so shown); a claim without one is given the
+  chosen sentence that carries its figures;
+- every figure of a claim is in the sentence it cites or in that article's date, compared across
+  notations (``10.000`` = ``10,000``; ``6 juta`` = ``6 million``; ``dua puluh`` = 20; ``60%`` =
+  ``60 persen``);
+- the model did not refuse ("NO_ANSWER").
+A claim that fails is removed; an answer with no claim left abstains. The answer-or-abstain
+decision before writing (``decide``) rests on P(none) from the reading and on retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from .corpus import split_sentences
+from .index import StoredSentence
+from .prompts import MARKER, strip_markers
+from .query import Query
+from .read import Reading
+from .schema import Citation
+from .text import numbers, stems
+
+NO_ANSWER = "NO_ANSWER"
+_REFUSAL = re.compile(r"NO[_ ]ANSWER", re.IGNORECASE)
+
+
+class Claim(BaseModel):
+    """One sentence of the answer and the ids it cites."""
+
+    text: str
+    markers: list[str]
+
+
+class Checked(BaseModel):
+    """The answer after the check: renumbered text, its citations, what was removed and why it
+    abstains (``None`` when it answers)."""
+
+    text: str
+    citations: list[Citation]
+    removed: list[str] = []
+    abstain_reason: str | None = None
+
+
+def split_claims(answer: str) -> list[Claim]:
+    """The answer's sentences, each with the markers it carries (a marker after a full stop
+    belongs to the sentence before it)."""
+    text = " ".join(answer.split())
+    text = re.sub(r"([.!?])\s*((?:\[[^\]]{1,12}\]\s*)+)", lambda m: " " + m.group(2).strip() + m.group(1) + " ", text)
+    claims = []
+    for start, end in split_sentences(text.strip()):
+        piece = text[start:end]
+        markers = [x.strip() for m in MARKER.finditer(piece) for x in re.split(r"[,;]", m.group(1))]
+        body = strip_markers(piece)
+        if body:
+            claims.append(Claim(text=body, markers=list(dict.fromkeys(markers))))
+    return claims
+
+
+def allowed_figures(sentence: StoredSentence) -> set[float]:
+    """The figures a claim citing ``sentence`` may state: the sentence's and its article's date."""
+    allowed = numbers(sentence.text)
+    if sentence.published:
+        d = sentence.published
+        allowed |= {float(d.year), float(d.month), float(d.day)}
+    return allowed
+
+
+def decide(query: Query, reading: Reading, top_dense: float, settings: object) -> str | None:
+    """Why kutip should abstain before writing (``None``: write). One decision from the reading's
+    P(none) and the retrieval score, with thresholds tuned on public dev data (README)."""
+    if top_dense < settings.abstain_threshold:  # type: ignore[attr-defined]
+        return "no sentence is close enough to the question"
+    if reading.p_none >= settings.none_threshold:  # type: ignore[attr-defined]
+        return f"the model read the sentences and found none that answers (P(none) = {reading.p_none:.2f})"
+    if not reading.chosen:
+        return "no sentence was chosen"
+    return None
+
+
+def _citation(sentence: StoredSentence, score: float) -> Citation:
+    return Citation(
+        article_id=sentence.article_id,
+        sentence_index=sentence.index,
+        sentence=sentence.text,
+        title=sentence.title,
+        outlet=sentence.outlet,
+        published=sentence.published,
+        source=getattr(sentence, "source", None) or None,
+        score=round(score, 4),
+    )
+
+
+def check(raw: str, query: Query, reading: Reading) -> Checked:
+    """The written answer (markers are the reading's ids) checked against the chosen sentences and
+    renumbered ``[1]``, ``[2]`` … into its citations; claims whose figures no chosen sentence
+    states are removed. Several claims citing articles of different dates are ordered by date
+    for a timeline, and figures from different dates carry their date."""
+    if not raw.strip() or _REFUSAL.search(raw):
+        return Checked(text="", citations=[], abstain_reason="the model found no answer in the sentences")
+    chosen = {letter: reading.candidate(letter).sentence for letter in reading.chosen}
+    figures = {letter: allowed_figures(s) for letter, s in chosen.items()}
+    kept: list[tuple[Claim, list[str]]] = []
+    removed: list[str] = []
+    for claim in split_claims(raw):
+        claim_figures = numbers(claim.text)
+        cited = [m for m in claim.markers if m in chosen and claim_figures <= figures[m]]
+        if not cited:
+            # no marker, or one whose sentence lacks the figures: the best chosen sentence that has them
+            cited = [m for m in reading.chosen if claim_figures <= figures[m]][:1]
+        if not cited:
+            removed.append(claim.text)
+            continue
+        if not stems(claim.text) and not claim_figures:
+            continue  # "Ya." alone is kept only with what follows it
+        kept.append((claim, cited))
+    if not kept:
+        shown = "; ".join(f'"{c}"' for c in removed[:2])
+        return Checked(text="", citations=[], removed=removed, abstain_reason=f"no chosen sentence states {shown}" if shown else "the answer says nothing")
+    if query.timeline:
+        kept.sort(key=lambda kc: (chosen[kc[1][0]].published or _FAR, chosen[kc[1][0]].article_id, chosen[kc[1][0]].index))
+    dated = _dates_differ(query, [chosen[c[0]] for _, c in kept])
+    citations: list[Citation] = []
+    number: dict[str, int] = {}
+    pieces: list[str] = []
+    for claim, cited in kept:
+        labels = []
+        for letter in cited:
+            if letter not in number:
+                citations.append(_citation(chosen[letter], reading.probs.get(letter, 0.0)))
+                number[letter] = len(citations)
+            labels.append(f"[{number[letter]}]")
+        body = claim.text
+        end = body[-1] if body[-1] in ".!?" else "."
+        body = body.rstrip(".!? ")
+        sentence = chosen[cited[0]]
+        if dated and sentence.published and sentence.published.isoformat() not in body:
+            body += f" ({sentence.outlet + ', ' if sentence.outlet else ''}{sentence.published.isoformat()})"
+        pieces.append(f"{body} {''.join(labels)}{end}")
+    return Checked(text=" ".join(pieces), citations=citations, removed=removed)
+
+
+_FAR = __import__("datetime").date(9999, 1, 1)
+
+
+def _dates_differ(query: Query, cited: Sequence[StoredSentence]) -> bool:
+    """Claims with figures resting on articles of different dates are given each with its date."""
+    if query.asks != "figure" and not query.timeline:
+        return False
+    dates = {s.published for s in cited if s.published}
+    return len(dates) >= 2

@@ -1,0 +1,141 @@
+"""Read: the model chooses which retrieved sentences answer the question, or none of them.
+
+The candidates are shown with single-letter ids under their article's title, outlet and date; the
+answer turn opens with ``Evidence:`` and the model's next-token distribution, renormalised over the
+allowed ids and ``none`` (``rag.models.choose``: llama.cpp logits, or Ollama's ``top_logprobs``),
+gives in one decode step the ranking, the chosen set and P(none). The writing continues the same
+turn in the same context ("Evidence: B, D\\nAnswer: …"), so the candidates are processed once.
+
+The choice is calibrated before it is trusted: a small model shown several sentences favours some
+positions whatever they hold, so the retrieval rank enters as a prior (``read_rank_prior``) and the
+candidates can be shown best-last (``read_order``); both chosen on dev data (README).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from pydantic import BaseModel
+
+from .index import StoredSentence
+from .prompts import fixed_messages, one_line, prompt_text, short_title
+from .query import Query
+
+LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read as 1 and 0
+NONE = "none"
+EVIDENCE = "Evidence:"
+ANSWER = "Answer:"
+
+
+class Candidate(BaseModel):
+    """A retrieved sentence as shown to the model under ``letter``."""
+
+    letter: str
+    sentence: StoredSentence
+    rank: int  # retrieval rank, 0 = best
+    dense: float = 0.0
+
+
+class Reading(BaseModel):
+    """What the model chose: per-id probabilities (renormalised over the ids and ``none``), P(none),
+    the calibrated ranking of the ids, and the ids chosen to write from (best first)."""
+
+    candidates: list[Candidate]
+    probs: dict[str, float]
+    p_none: float
+    ranking: list[str]
+    chosen: list[str]
+
+    def candidate(self, letter: str) -> Candidate:
+        return next(c for c in self.candidates if c.letter == letter)
+
+    @property
+    def chosen_sentences(self) -> list[StoredSentence]:
+        return [self.candidate(letter).sentence for letter in self.chosen]
+
+
+def number_candidates(sentences: Sequence[StoredSentence], dense: Sequence[float] | None = None) -> list[Candidate]:
+    """Give the retrieved sentences (best first) their letters: grouped by article (articles in order
+    of their best sentence, sentences in text order), so a reader sees each article's sentences together."""
+    dense = list(dense or [0.0] * len(sentences))
+    rank = {s.id: i for i, s in enumerate(sentences)}
+    order: dict[str, int] = {}
+    for s in sentences:
+        order.setdefault(s.article_id, len(order))
+    grouped = sorted(sentences, key=lambda s: (order[s.article_id], s.index))
+    return [
+        Candidate(letter=LETTERS[i], sentence=s, rank=rank[s.id], dense=dense[rank[s.id]]) for i, s in enumerate(grouped)
+    ]
+
+
+def format_candidates(candidates: Sequence[Candidate], order: Literal["best-first", "best-last"] = "best-first") -> str:
+    """The candidates under ``## title — outlet, date`` headers, ``[A] sentence`` lines."""
+    groups: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        groups.setdefault(c.sentence.article_id, []).append(c)
+    blocks = list(groups.values())
+    if order == "best-last":
+        blocks.reverse()
+    lines: list[str] = []
+    for block in blocks:
+        s = block[0].sentence
+        meta = ", ".join(x for x in (s.outlet, s.published.isoformat() if s.published else None) if x)
+        lines.append(f"## {short_title(s.title)}" + (f" — {meta}" if meta else ""))
+        lines.extend(f"[{c.letter}] {one_line(c.sentence.text)}" for c in block)
+    return "\n".join(lines)
+
+
+LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
+
+
+def read_messages(prompts_dir: Path, query: Query, candidates: Sequence[Candidate], order: str = "best-first") -> list[ChatMessage]:
+    """The fixed prefix (rules, worked examples), the candidates and the question, and the answer
+    turn opened with ``Evidence:`` for the model to continue."""
+    user = prompt_text(prompts_dir, "question.txt").format(
+        context=format_candidates(candidates, order),  # type: ignore[arg-type]
+        question=one_line(query.standalone),
+        language_name=LANGUAGE_NAMES[query.language],
+    )
+    return [
+        *fixed_messages(prompts_dir),
+        ChatMessage(role=MessageRole.USER, content=user),
+        ChatMessage(role=MessageRole.ASSISTANT, content=EVIDENCE),
+    ]
+
+
+def options(candidates: Sequence[Candidate]) -> list[str]:
+    """The continuations of ``Evidence:`` the model may choose from."""
+    return [f" {c.letter}" for c in candidates] + [f" {NONE}"]
+
+
+def calibrate(
+    probs: dict[str, float], candidates: Sequence[Candidate], rank_prior: float, select_ratio: float, max_chosen: int
+) -> tuple[list[str], list[str]]:
+    """(ranking, chosen): the ids ordered by log P(id) + ``rank_prior`` * log(1 / (rank + 1)), and
+    those whose calibrated probability is at least ``select_ratio`` of the best one (at most
+    ``max_chosen``, the best always)."""
+    scored = {
+        c.letter: math.log(max(probs.get(c.letter, 0.0), 1e-12)) - rank_prior * math.log(c.rank + 1.0) for c in candidates
+    }
+    ranking = sorted(scored, key=lambda k: -scored[k])
+    if not ranking:
+        return [], []
+    best = scored[ranking[0]]
+    chosen = [k for k in ranking if scored[k] >= best + math.log(select_ratio)][:max_chosen]
+    return ranking, chosen
+
+
+def read(choose: Any, prompts_dir: Path, query: Query, candidates: Sequence[Candidate], settings: Any) -> tuple[Reading, list[ChatMessage]]:
+    """Ask the model which candidates answer ``query`` (``choose(messages, options) -> probs``).
+    Returns the reading and the messages it was read from (the writing continues them)."""
+    messages = read_messages(prompts_dir, query, candidates, settings.read_order)
+    raw = choose(messages, options(candidates))
+    probs = {k.strip(): v for k, v in raw.items()}
+    max_chosen = settings.max_chosen_many if query.many else settings.max_chosen
+    ranking, chosen = calibrate(probs, candidates, settings.read_rank_prior, settings.select_ratio, max_chosen)
+    reading = Reading(candidates=list(candidates), probs=probs, p_none=probs.get(NONE, 0.0), ranking=ranking, chosen=chosen)
+    return reading, messages
