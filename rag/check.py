@@ -27,7 +27,13 @@ from .schema import Citation
 from .text import numbers, stems
 
 NO_ANSWER = "NO_ANSWER"
-_REFUSAL = re.compile(r"NO[_ ]ANSWER", re.IGNORECASE)
+# the writer saying the sentences do not answer (general phrases of each language, not of a corpus)
+_REFUSAL = re.compile(
+    r"NO[_ ]ANSWER|\b(?:is|are|was|were) not (?:mentioned|stated|specified|given|provided)|"
+    r"\b(?:do|does|did) not (?:mention|say|state|specify|provide|contain)|\bno information\b|\bnot (?:in|found in) the (?:given )?sentences|"
+    r"tidak (?:disebutkan|dijelaskan|dinyatakan|diketahui|ada informasi|terdapat informasi|memuat|menyebutkan)",
+    re.IGNORECASE,
+)
 
 
 class Claim(BaseModel):
@@ -101,8 +107,10 @@ def check(raw: str, query: Query, reading: Reading) -> Checked:
     renumbered ``[1]``, ``[2]`` … into its citations; claims whose figures no chosen sentence
     states are removed. Several claims citing articles of different dates are ordered by date
     for a timeline, and figures from different dates carry their date."""
-    if not raw.strip() or _REFUSAL.search(raw):
-        return Checked(text="", citations=[], abstain_reason="the model found no answer in the sentences")
+    if not raw.strip():
+        return Checked(text="", citations=[], abstain_reason="the model wrote nothing")
+    if _REFUSAL.search(raw):
+        return Checked(text="", citations=[], abstain_reason=f'the model found no answer in the sentences ("{" ".join(raw.split())[:200]}")')
     chosen = {letter: reading.candidate(letter).sentence for letter in reading.chosen}
     figures = {letter: allowed_figures(s) for letter, s in chosen.items()}
     kept: list[tuple[Claim, list[str]]] = []

@@ -67,6 +67,7 @@ class Record(BaseModel):
     fact_hit: bool | None = None
     fact_and_cited: bool | None = None
     p_none: float | None = None
+    considered: list[dict[str, Any]] = []  # what the model read: id, retrieval rank, probability, chosen, gold
     abstain_reason: str | None = None
     language_ok: bool = False
     citation_hit: bool | None = None
@@ -92,6 +93,11 @@ def _score_answer(rec: Record, q: Question, answer: Answer) -> None:
     """Fill ``rec`` with an answer (or abstention) and what the judge makes of it."""
     rec.answer, rec.abstained, citations = answer.text, answer.abstained, answer.citations
     rec.p_none, rec.abstain_reason = answer.p_none, answer.abstain_reason
+    rec.considered = [
+        {"id": f"{c.article_id}:{c.sentence_index}", "rank": c.rank, "p": c.probability, "chosen": c.chosen,
+         "gold": f"{c.article_id}:{c.sentence_index}" in rec.gold_ids}
+        for c in answer.considered
+    ]
     rec.first_token_s, rec.total_s = answer.timings.first_token_s, answer.timings.total_s
     rec.cited_ids = [f"{c.article_id}:{c.sentence_index}" for c in citations]
     rec.cited_texts = [c.sentence for c in citations]

@@ -259,6 +259,7 @@ class LlamaCppLLM(CustomLLM):
     temperature: float = 0.1
     _llama: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _brackets: Any = PrivateAttr(default=None)
 
     def model_post_init(self, context: Any) -> None:
         from llama_cpp import Llama
@@ -330,12 +331,53 @@ class LlamaCppLLM(CustomLLM):
         weights /= weights.sum()
         return {option: float(w) for option, w in zip(options, weights)}
 
+    def _bracket_tokens(self) -> dict[str, Any]:
+        """Token ids by what they hold of a marker: any bracket, an opening "[" alone, a closing
+        "]…", and each single capital letter (computed once per model)."""
+        if self._brackets is None:
+            llama = self._llama
+            texts = [llama.detokenize([i]).decode("utf-8", "replace") for i in range(llama.n_vocab())]
+            self._brackets = {
+                "any": np.array([("[" in t or "]" in t) for t in texts]),
+                "open": [i for i, t in enumerate(texts) if t.strip() == "[" and "\n" not in t],
+                "close": [i for i, t in enumerate(texts) if t.startswith("]") and "[" not in t and "\n" not in t],
+                "letters": {t: i for i, t in enumerate(texts) if len(t) == 1 and t.isupper()},
+                "texts": texts,
+            }
+        return self._brackets
+
+    def _marker_constraint(self, letters: Sequence[str]) -> Any:
+        """A logits processor that lets the answer's markers name only ``letters`` ([B], [D]): a
+        grammar over those markers, applied as one mask per step (llama.cpp's grammar sampler
+        walks the whole 152k-token vocabulary each step, which costs more than the writing)."""
+        tokens = self._bracket_tokens()
+        allowed_letters = [tokens["letters"][x] for x in letters if x in tokens["letters"]]
+        start: list[int] = []
+
+        def constrain(input_ids: Any, scores: Any) -> Any:
+            if not start:
+                start.append(len(input_ids))
+            tail = "".join(tokens["texts"][int(t)] for t in input_ids[max(start[0], len(input_ids) - 3):])
+            opened = tail.rfind("[") > tail.rfind("]")
+            keep = np.zeros(len(scores), dtype=bool)
+            if opened and tail.endswith("["):
+                keep[allowed_letters] = True  # "[" → a chosen letter
+            elif opened:
+                keep[tokens["close"]] = True  # "[B" → "]"
+            else:
+                keep = ~tokens["any"]
+                keep[tokens["open"]] = True  # outside a marker: no bracket but an opening one
+            return np.where(keep, scores, -np.inf).astype(scores.dtype)
+
+        return constrain
+
     def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
         max_tokens = int(kwargs.get("max_tokens", self.max_new_tokens))
         budget = self.n_ctx - self.count_tokens(prompt) - 8
         if budget < 16:
             raise PromptTooLongError("The question and the sentences retrieved for it do not fit the model's context window.")
-        grammar = _grammar(kwargs["grammar"]) if kwargs.get("grammar") else None
+        markers = kwargs.get("markers")
+        processors = [self._marker_constraint(markers)] if markers else None
         with self._lock:
             for chunk in self._llama.create_completion(
                 prompt=prompt,
@@ -344,7 +386,7 @@ class LlamaCppLLM(CustomLLM):
                 top_p=0.9,
                 repeat_penalty=1.05,
                 seed=kwargs.get("seed"),  # None: llama-cpp-python picks one
-                grammar=grammar,
+                logits_processor=processors,
                 stop=["<|im_end|>", "<|endoftext|>", "<|im_start|>", *kwargs.get("stop", [])],
                 stream=True,
             ):
@@ -377,23 +419,6 @@ class LlamaCppLLM(CustomLLM):
                 yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=piece)
 
         return gen()
-
-
-@lru_cache(maxsize=64)
-def _grammar(gbnf: str) -> Any:
-    from llama_cpp import LlamaGrammar
-
-    return LlamaGrammar.from_string(gbnf, verbose=False)
-
-
-def sampled(llm: LLM, temperature: float, seed: int) -> tuple[LLM, dict[str, Any]]:
-    """The LLM and ``stream_chat`` keyword arguments that draw one sampled answer with ``seed``.
-    llama.cpp takes them per call; llama-index's Ollama reads its options from the instance, so it
-    gets a copy that sends ``temperature`` and ``seed`` in every request's options."""
-    if isinstance(llm, LlamaCppLLM):
-        return llm, {"temperature": temperature, "seed": seed}
-    extra = {**getattr(llm, "additional_kwargs", {}), "seed": seed}
-    return llm.model_copy(update={"temperature": temperature, "additional_kwargs": extra}), {}
 
 
 def choose(llm: LLM, messages: Sequence[ChatMessage], options: Sequence[str]) -> dict[str, float]:

@@ -25,7 +25,7 @@ from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query
 from .read import Reading, number_candidates, read
 from .retrieve import retrieve, with_antecedents
-from .schema import Answer, Timings
+from .schema import Answer, Considered, Timings
 from .settings import Settings
 from .write import write
 
@@ -55,6 +55,15 @@ def backend_errors(settings: Settings) -> Iterator[None]:
     except ollama.ResponseError as exc:
         hint = f" Pull it with: ollama pull {settings.ollama_model}" if exc.status_code == 404 else ""
         raise BackendUnavailableError(f"Ollama at {settings.ollama_url} answered: {exc.error}.{hint}") from exc
+
+
+def considered(reading: Reading) -> list[Considered]:
+    """What the model read, for the answer's record."""
+    return [
+        Considered(article_id=c.sentence.article_id, sentence_index=c.sentence.index, rank=c.rank,
+                   probability=round(reading.probs.get(c.letter, 0.0), 4), chosen=c.letter in reading.chosen)
+        for c in reading.candidates
+    ]
 
 
 def validate_question(question: Any, max_chars: int) -> str:
@@ -170,9 +179,10 @@ class QA:
             yield self.abstention(query, settings, done(), "no sentence is close enough to the question")
             return
         reading, messages = self.read(query, sentences, settings)
+        read_out = {"p_none": reading.p_none, "considered": considered(reading)}
         reason = decide(query, reading, top_dense, settings)
         if reason is not None:
-            yield self.abstention(query, settings, done(), reason, p_none=reading.p_none)
+            yield self.abstention(query, settings, done(), reason, **read_out)
             return
         pieces: list[str] = []
         with backend_errors(settings):
@@ -183,7 +193,7 @@ class QA:
                 yield piece
         checked = check("".join(pieces), query, reading)
         if checked.abstain_reason is not None:
-            yield self.abstention(query, settings, done(), checked.abstain_reason, p_none=reading.p_none, removed_claims=checked.removed)
+            yield self.abstention(query, settings, done(), checked.abstain_reason, removed_claims=checked.removed, **read_out)
             return
         yield Answer(
             question=query.text,
@@ -195,7 +205,7 @@ class QA:
             model=model_label(settings),
             timings=done(),
             removed_claims=checked.removed,
-            p_none=reading.p_none,
+            **read_out,
         )
 
     def ask(self, question: str, history: History | None = None, **kwargs: Any) -> Answer:

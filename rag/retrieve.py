@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from .index import SentenceIndex, StoredSentence
 from .settings import Settings
-from .query import Query
+from .query import Query, parse_query
 from .text import Language
 
 
@@ -71,7 +71,7 @@ def _fused(
 
 def retrieve(
     index: SentenceIndex,
-    query: Query,
+    query: Query | str,
     settings: Settings,
     *,
     top_k: int | None = None,
@@ -82,6 +82,8 @@ def retrieve(
     """The ``top_k`` (default ``settings.top_k``) best sentences for ``query``, optionally limited
     to articles or a date range."""
     started = time.perf_counter()
+    if isinstance(query, str):  # callers outside the answering pipeline (bench, tools) may pass text
+        query = parse_query(query)
     k = top_k or settings.top_k
     n = max(settings.candidates, k)
     if date_from or date_to:

@@ -22,6 +22,16 @@ class Citation(BaseModel):
     score: float = Field(description="How strongly the model chose this sentence as evidence (renormalised probability, 0..1).")
 
 
+class Considered(BaseModel):
+    """A retrieved sentence the model read, and how strongly it chose it as evidence."""
+
+    article_id: str
+    sentence_index: int
+    rank: int = Field(description="Retrieval rank, 0 = best.")
+    probability: float = Field(description="The model's renormalised probability that this sentence answers.")
+    chosen: bool = False
+
+
 class Timings(BaseModel):
     """Seconds spent in each stage of one answer."""
 
@@ -44,3 +54,4 @@ class Answer(BaseModel):
     removed_claims: list[str] = Field([], description="Claims dropped because no shown sentence supports them.")
     abstain_reason: str | None = Field(None, description="Why kutip abstained (None when it answered).")
     p_none: float | None = Field(None, description="The model's probability that no retrieved sentence answers (None when it was not asked).")
+    considered: list[Considered] = Field([], description="Every sentence the model read, in the order shown.")

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     read_order: Literal["best-first", "best-last"] = Field("best-first", description="Where the best-retrieved article's sentences stand in the reading prompt.")
     read_rank_prior: float = Field(0.0, ge=0, description="Weight of the retrieval rank prior added to the model's log-probabilities when ranking the candidates.")
     select_ratio: float = Field(0.5, gt=0, le=1, description="A candidate is chosen when its calibrated probability is at least this share of the best one's.")
-    max_chosen: int = Field(2, ge=1, le=8, description="Most sentences chosen for a one-fact question.")
+    max_chosen: int = Field(1, ge=1, le=8, description="Most sentences chosen for a one-fact question.")
     max_chosen_many: int = Field(4, ge=1, le=8, description="Most sentences chosen for a list, open, two-part or timeline question.")
     none_threshold: float = Field(0.5, ge=0, le=1, description="P(none) at or above which kutip abstains after reading.")
     abstain_threshold: float = Field(0.0, description="Top dense cosine below which kutip abstains without reading (0 = always read).")

@@ -1,9 +1,10 @@
 """Write: the answer, from the chosen sentences only, continuing the reading turn.
 
 The answer turn already says which sentences are the evidence ("Evidence: B, D"); the model
-continues with "Answer:" and writes in the question's language. With llama.cpp a grammar lets its
-markers name only the chosen ids ([B], [D]) and keeps the answer on one line; with Ollama the
-markers are checked afterwards (``rag.check``), as every answer's are.
+continues with "Answer:" and writes in the question's language. With llama.cpp a constraint on
+each step's logits lets its markers name only the chosen ids ([B], [D]) (``LlamaCppLLM``); with
+Ollama the markers are checked afterwards (``rag.check``), as every answer's are. The answer is one
+line: writing stops at its end.
 """
 
 from __future__ import annotations
@@ -22,21 +23,11 @@ def write_messages(read_messages: Sequence[ChatMessage], chosen: Sequence[str]) 
     return [*head, ChatMessage(role=MessageRole.ASSISTANT, content=f"{EVIDENCE} {', '.join(chosen)}\n{ANSWER}")]
 
 
-def marker_grammar(chosen: Sequence[str]) -> str:
-    """GBNF for a one-line answer whose only bracketed text is a marker naming a chosen id."""
-    ids = " | ".join(f'"{letter}"' for letter in chosen)
-    return f'root ::= " " piece+\npiece ::= [^\\[\\]\\n] | "[" ({ids}) "]"\n'
-
-
 def write(llm: Any, messages: list[ChatMessage], chosen: Sequence[str], max_tokens: int) -> Iterator[str]:
     """Stream the answer's text pieces (markers are the chosen ids: ``[B]``)."""
     from .models import LlamaCppLLM
 
-    extra: dict[str, Any] = {"max_tokens": max_tokens}
-    if isinstance(llm, LlamaCppLLM):
-        extra["grammar"] = marker_grammar(chosen)
-    else:
-        extra = {}
+    extra: dict[str, Any] = {"max_tokens": max_tokens, "markers": list(chosen), "stop": ["\n"]} if isinstance(llm, LlamaCppLLM) else {}
     for chunk in llm.stream_chat(write_messages(messages, chosen), **extra):
         if chunk.delta:
             if "\n" in chunk.delta:  # the answer is one line; what follows is not part of it

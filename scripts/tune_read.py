@@ -65,6 +65,24 @@ def collect(settings: Settings, questions: list[Question], set_name: str, k: int
     return rows
 
 
+def rows_from_report(path: Path) -> list[dict]:
+    """The readings an eval run recorded (``considered``, ``p_none``) as rows for ``analyse``."""
+    report = json.loads(path.read_text())
+    rows = []
+    for r in report["records"]["kutip"]:
+        if not r["considered"]:
+            continue
+        letters = [chr(ord("A") + i) for i in range(len(r["considered"]))]
+        probs = {letter: c["p"] for letter, c in zip(letters, r["considered"])} | {"none": r["p_none"]}
+        rows.append({
+            "set": path.parent.name, "id": r["id"], "answerable": r["answerable"], "language": r["language"],
+            "top_dense": 1.0,
+            "candidates": [{"letter": letter, "rank": c["rank"], "dense": 0.0, "gold": c["gold"]} for letter, c in zip(letters, r["considered"])],
+            "reads": {report.get("settings", {}).get("read_order", "best-first"): {"probs": probs, "seconds": 0.0}},
+        })
+    return rows
+
+
 def auc(positives: list[float], negatives: list[float]) -> float | None:
     """P(a random positive scores above a random negative), ties half."""
     if not positives or not negatives:
@@ -116,9 +134,13 @@ def main() -> None:
     parser.add_argument("--orders", default="best-first,best-last")
     parser.add_argument("--out", default="eval/results/read/records.json")
     parser.add_argument("--analyse", default="", help="only analyse saved records")
+    parser.add_argument("--from-reports", nargs="*", default=[], help="analyse the readings recorded in kutip eval report.json files")
     args = parser.parse_args()
     if args.analyse:
         analyse(json.loads(Path(args.analyse).read_text()))
+        return
+    if args.from_reports:
+        analyse([row for path in args.from_reports for row in rows_from_report(Path(path))])
         return
     settings = Settings()
     orders = args.orders.split(",")

@@ -36,16 +36,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_ask_through_ollama(standin, seeded_dir):
+def test_ollama_reads_and_decides_as_llamacpp_does(standin, seeded_dir, qa_fast):
+    """The same model through Ollama's protocol (logprobs, top_logprobs, prefill) gives the same
+    reading as llama.cpp's logits: the same probabilities, P(none) and chosen sentence."""
     settings = make_settings(seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model=MODEL)
-    qa = QA(settings)
-    items = list(qa.stream("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?"))
+    question = "Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?"
+    items = list(QA(settings).stream(question))
     answer = items[-1]
-    assert isinstance(answer, Answer) and len(items) > 2  # streamed pieces, then the answer
-    assert answer.model == f"ollama:{MODEL}"
-    assert "60" in answer.text and "000_08ce80ad1bf367da" in {c.article_id for c in answer.citations}
-    paths = [path for _, path, _ in standin.requests]
-    assert "/api/tags" in paths and "/api/chat" in paths  # the official client really spoke to it
+    assert isinstance(answer, Answer) and answer.model == f"ollama:{MODEL}"
+    local = qa_fast.ask(question)
+    assert answer.p_none == pytest.approx(local.p_none, abs=0.02)
+    assert [(c.article_id, c.sentence_index, c.chosen) for c in answer.considered] == [
+        (c.article_id, c.sentence_index, c.chosen) for c in local.considered
+    ]
+    for mine, theirs in zip(answer.considered, local.considered):
+        assert mine.probability == pytest.approx(theirs.probability, abs=0.02)
+    if not answer.abstained:
+        assert len(items) > 2  # streamed pieces, then the answer
+        assert {(c.article_id, c.sentence_index) for c in answer.citations} <= {(c.article_id, c.sentence_index) for c in answer.considered if c.chosen}
+    chats = [body for _, path, body in standin.requests if path == "/api/chat"]
+    assert any(body.get("logprobs") and body.get("top_logprobs") == 20 for body in chats)  # the reading step
+    assert any(body["messages"][-1]["role"] == "assistant" for body in chats)  # the writing continues the turn
 
 
 def test_models_listed(standin):
@@ -79,20 +90,3 @@ def test_slow_ollama_times_out_clearly(standin, seeded_dir):
         assert time.monotonic() - started < 5.5
     finally:
         standin.delay_s = 0
-
-
-def test_sampled_retry_sends_temperature_and_seed_to_ollama(standin, seeded_dir):
-    """llama-index's Ollama takes options from the instance: the retry's copy must send them."""
-    from llama_index.core.base.llms.types import ChatMessage, MessageRole
-
-    from rag.answer import generate
-    from rag.models import get_llm, sampled
-
-    settings = make_settings(seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model=MODEL)
-    llm = get_llm(settings, "answer")
-    copy, kwargs = sampled(llm, 0.7, 5)
-    messages = [ChatMessage(role=MessageRole.USER, content="Say one word.")]
-    assert "".join(generate(copy, messages, **kwargs)).strip()
-    options = [body.get("options") or {} for _, path, body in standin.requests if path == "/api/chat"][-1]
-    assert options["temperature"] == 0.7 and options["seed"] == 5
-    assert llm.temperature == settings.temperature and "seed" not in llm.additional_kwargs  # original untouched

@@ -1,52 +1,58 @@
-"""Retrieval beyond the plain top k, on the real seeded index: a disagreeing figure, question parts."""
+"""Retrieval on a small made-up corpus with the real e5 model and BM25: the query object, a
+back-referring sentence shown with the one it refers to, the date filter."""
 
 from __future__ import annotations
 
+import pytest
+
+from rag.corpus import load_corpus
 from rag.index import SentenceIndex
-from rag.retrieve import other_figures, retrieve
-from rag.text import quantities
+from rag.query import parse_query
+from rag.retrieve import retrieve, with_antecedents
 
 from .conftest import make_settings
 
+ARTICLES = {
+    "pelabuhan.txt": "Pelabuhan baru di Teluk Kendari\n\nKENDARI, WARTA TIMUR - Senin (6/2/2023) Pemerintah provinsi meresmikan pelabuhan peti kemas di Teluk Kendari. "
+    "Pelabuhan ini mampu melayani 300.000 peti kemas per tahun. Pembangunannya menelan biaya Rp 1,4 triliun.",
+    "panen.txt": "Panen kopi menurun\n\nMANADO, KABAR UTARA - Jumat (10/3/2023) Panen kopi di Minahasa turun 20 persen karena hujan yang panjang. "
+    "Petani menjual kopi dengan harga Rp 45.000 per kilogram.",
+}
 
-def test_quantities_name_what_is_counted_and_skip_years():
-    assert [(u, v) for u, v, _ in quantities("mengirim sekitar 15.000 tentara ke Rusia pada 2024 Rusia")] == [("tentara", 15000.0)]
-    assert quantities("sejak pertengahan 2022 lalu") == []
 
-
-def test_a_how_many_question_is_also_shown_a_different_figure_for_the_same_thing(seeded_dir):
-    """The top sentences give one count of containers; a lower-ranked one gives another: both are shown."""
-    settings = make_settings(seeded_dir)
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = make_settings(tmp_path_factory.mktemp("data"), corpus_dir=folder)
     index = SentenceIndex(settings)
-    question = "Berapa kontainer berisi senjata yang dikirim Korut ke Rusia?"
-    plain = retrieve(index, question, settings, top_k=1, figure_depth=0)
-    wider = retrieve(index, question, settings, top_k=1, figure_depth=8)
-    counts = lambda hits: {v for h in hits for u, v, _ in quantities(h.sentence.text) if u == "kontainer"}  # noqa: E731
-    assert len(counts(plain.hits)) == 1, [h.sentence.text for h in plain.hits]
-    assert wider.hits[0].sentence.id == plain.hits[0].sentence.id
-    assert len(wider.hits) == 2 and len(counts(wider.hits)) == 2, [h.sentence.text for h in wider.hits]
-    # a question that does not ask how many is not widened
-    other = retrieve(index, "Siapa yang mengirim kontainer berisi senjata ke Rusia?", settings, top_k=2, figure_depth=8)
-    assert len(other.hits) == 2
+    index.ingest(load_corpus(folder))
+    return index, settings
 
 
-def test_other_figures_needs_the_same_unit_and_another_value(seeded_dir):
-    index = SentenceIndex(make_settings(seeded_dir))
-    sentences = list(index.get([f"003_c88d8b6703be8690:{i}" for i in range(15)]).values())
-    troops = [s for s in sentences if any(u == "tentara" for u, _, _ in quantities(s.text))]
-    workers = [s for s in sentences if any(u == "kerja" for u, _, _ in quantities(s.text))]
-    assert troops and workers
-    assert other_figures(troops[:1], workers) == []  # 15.000 workers is not a different count of troops
-    assert other_figures(troops[:1], troops[:1]) == []  # the same figure is no disagreement
+def test_retrieval_takes_the_parsed_query(small_index):
+    index, settings = small_index
+    found = retrieve(index, parse_query("Berapa biaya pembangunan pelabuhan itu?"), settings, top_k=3)
+    assert found.language == "id" and len(found.hits) == 3
+    assert "Rp 1,4 triliun" in found.hits[0].sentence.text
+    english = retrieve(index, "How much did the coffee sell for per kilogram?", settings, top_k=2)  # text is parsed too
+    assert english.language == "en" and "45.000" in english.hits[0].sentence.text
 
 
-def test_a_two_part_question_gets_the_best_sentence_for_each_part(seeded_dir):
-    settings = make_settings(seeded_dir)
-    index = SentenceIndex(settings)
-    question = "Berapa rudal KN-23 yang ditembakkan Rusia pada 2024, dan kapan Moskow dan Pyongyang menandatangani perjanjian kerja sama?"
-    plain = retrieve(index, question, settings, top_k=3, by_part=False)
-    parts = retrieve(index, question, settings, top_k=3, by_part=True)
-    assert [h.sentence.id for h in parts.hits[:3]] == [h.sentence.id for h in plain.hits]
-    for part in ("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?", "kapan Moskow dan Pyongyang menandatangani perjanjian kerja sama?"):
-        best = retrieve(index, part, settings, top_k=1, figure_depth=0).hits[0].sentence.id
-        assert best in {h.sentence.id for h in parts.hits}, part
+def test_a_back_referring_hit_is_shown_after_the_sentence_it_refers_to(small_index):
+    index, settings = small_index
+    found = retrieve(index, "Berapa peti kemas per tahun yang dapat dilayani pelabuhan di Teluk Kendari?", settings, top_k=1)
+    hit = found.hits[0].sentence
+    assert hit.text.startswith("Pelabuhan ini") and hit.via_context
+    shown = [s.text for s, _ in with_antecedents(index, found.hits)]
+    assert shown[0].startswith("Pelabuhan ini") and "meresmikan pelabuhan" in shown[1]
+
+
+def test_a_date_range_limits_the_articles(small_index):
+    from datetime import date
+
+    index, settings = small_index
+    found = retrieve(index, "Berapa harga kopi?", settings, top_k=5, date_from=date(2023, 3, 1))
+    assert found.hits and {h.sentence.article_id for h in found.hits} == {"panen"}
+    assert retrieve(index, "Berapa harga kopi?", settings, date_to=date(2022, 1, 1)).hits == []

@@ -89,7 +89,7 @@ def overrides_for(model: str | None, top_k: Any) -> dict[str, Any]:
     """The ``QA.stream`` overrides for the Settings tab's choices (unknown values: defaults)."""
     overrides: dict[str, Any] = {}
     try:
-        overrides["top_k"] = max(1, min(50, int(top_k)))
+        overrides["top_k"] = max(1, min(20, int(top_k)))
     except (TypeError, ValueError):
         pass
     model = (model or "").strip()
