@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="only the first N questions (0 = all)")
     p.add_argument("--compare", action="store_true", help="also run the plain llama-index peer")
     p.add_argument("--oracle", action="store_true", help="answer each answerable question from its gold sentences only (reading ceiling)")
+    p.add_argument("--rescore", default="", help="re-score a report.json run at KUTIP_NONE_THRESHOLD=1 at this KUTIP_NONE_THRESHOLD")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure ingestion, retrieval and answer speed")

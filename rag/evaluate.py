@@ -363,6 +363,25 @@ def rescore(report: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+def at_threshold(report: dict[str, Any], none_threshold: float) -> dict[str, Any]:
+    """A report as if it had been run at ``none_threshold``: the decision to abstain after reading is
+    a function of the recorded P(none) alone, so a run at threshold 1 (nothing abstained for P(none))
+    gives every lower threshold's answers without running the model again. Only lowering is exact."""
+    if none_threshold > report.get("none_threshold", 1.0):
+        raise ValueError("a report can only be re-scored at a lower P(none) threshold than it was run at")
+    out = json.loads(json.dumps(report))
+    for records in out["records"].values():
+        for r in records:
+            if not r["abstained"] and r.get("p_none") is not None and r["p_none"] >= none_threshold:
+                r.update(abstained=True, answer=f"(abstained: P(none) = {r['p_none']:.2f})", cited_ids=[], cited_texts=[],
+                         cited_chars=0, citation_hit=None, citation_precision=None, fact_hit=False if r["answerable"] else None,
+                         fact_and_cited=False if r["answerable"] else None, language_ok=True,
+                         abstain_reason=f"P(none) = {r['p_none']:.2f} (re-scored)")
+    out["none_threshold"] = none_threshold
+    out["rescored_from"] = report.get("none_threshold")
+    return rescore(out)
+
+
 def write_report(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
@@ -401,6 +420,11 @@ def write_report(report: dict[str, Any], out: Path) -> None:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
+    if args.rescore:
+        report = at_threshold(json.loads(Path(args.rescore).read_text()), settings.none_threshold)
+        write_report(report, Path(args.out))
+        print(markdown_table({n: s["overall"] for n, s in report["systems"].items()}, ["questions", *MAIN_METRICS[1:]]))
+        return 0
     path = Path(args.questions)
     questions = load_questions(path, args.split)
     corpus = corpus_of(path)

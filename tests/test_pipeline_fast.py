@@ -239,3 +239,25 @@ def test_qa_abstains_without_writing_when_none_is_likely(settings):
     assert answer.abstained and answer.language == "en" and "P(none) = 0.80" in answer.abstain_reason
     assert [kind for kind, _ in llm.calls] == ["choose"]  # nothing was written
     assert answer.text == "The articles do not contain the answer to this question."
+
+
+# ----------------------------------------------------------------------------- the eval's decision curve
+
+
+def test_a_report_rescored_at_a_lower_threshold_matches_its_curve():
+    from rag.evaluate import Record, at_threshold, score_systems
+
+    def rec(i, answerable, p_none, fact):
+        return Record(id=f"r{i}", system="kutip", category="c", language="id", answerable=answerable, question="q",
+                      answer="a [1]", abstained=False, cited_ids=["x:1"], cited_texts=["s"], p_none=p_none,
+                      fact_hit=fact if answerable else None, fact_and_cited=fact if answerable else None,
+                      citation_hit=fact if answerable else None, citation_precision=1.0 if answerable else 0.0)
+
+    records = [rec(0, True, 0.02, True), rec(1, True, 0.3, True), rec(2, False, 0.4, False), rec(3, False, 0.05, False)]
+    report = {"none_threshold": 1.0, "systems": score_systems({"kutip": records}), "records": {"kutip": [r.model_dump() for r in records]}}
+    row = next(r for r in report["systems"]["kutip"]["curve"] if r["none_threshold"] == 0.25)
+    again = at_threshold(report, 0.25)["systems"]["kutip"]["overall"]
+    assert (again["abstention_recall"], again["false_abstention_rate"], again["fact_and_cited"]) == (
+        row["abstention_recall"], row["false_abstention_rate"], row["fact_and_cited"]) == (0.5, 0.5, 0.5)
+    with pytest.raises(ValueError):
+        at_threshold(at_threshold(report, 0.25), 0.5)
