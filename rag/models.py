@@ -37,7 +37,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.llm import LLM
 from pydantic import BaseModel, PrivateAttr
 
-from .errors import BackendUnavailableError, ModelFileError
+from .errors import BackendUnavailableError, ModelFileError, PromptBudgetError
 from .settings import Settings
 
 # ----------------------------------------------------------------------------- packaged GGUF
@@ -300,7 +300,10 @@ class LlamaCppLLM(CustomLLM):
         max_tokens = int(kwargs.get("max_tokens", self.max_new_tokens))
         budget = self.n_ctx - self.count_tokens(prompt) - 8
         if budget < 16:
-            raise ValueError("The prompt does not fit the model's context window.")
+            raise PromptBudgetError(
+                f"The prompt ({self.n_ctx - budget - 8} tokens) leaves {max(budget, 0)} of the model's {self.n_ctx}-token "
+                "context window for the answer; ask with fewer sentences (top_k) or raise KUTIP_CONTEXT_WINDOW."
+            )
         with self._lock:
             for chunk in self._llama.create_completion(
                 prompt=prompt,
