@@ -18,6 +18,7 @@ class Citation(BaseModel):
     title: str
     outlet: str | None = None
     published: date | None = None
+    source: str | None = Field(None, description="The article's file (path in the corpus folder) or the link it came from.")
     score: float = Field(description="How strongly the sentence supports its claim (cosine, 0..1).")
 
 
