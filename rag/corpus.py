@@ -37,7 +37,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from .errors import ArticleError
 from .language import detect_text_language
-from .readers import MAX_ARTICLE_BYTES, SUFFIXES, RawDocument, read_path, read_text
+from .readers import MAX_ARTICLE_BYTES, SUFFIXES, RawDocument, read_link, read_path, read_text
 
 ARTICLE_SUFFIXES = SUFFIXES
 MAX_SENTENCE_CHARS = 500  # the longest seed sentence is 336; e5 reads 512 tokens (~1,500 characters)
@@ -161,6 +161,18 @@ def load_article(
     return article
 
 
+def save_link(url: str, folder: Path, max_bytes: int = MAX_ARTICLE_BYTES) -> tuple[Path, bool]:
+    """Fetch ``url`` into ``folder/links/`` (the page with its "saved from" line, so the corpus folder
+    keeps the article and its link); returns the file and whether it was there before.
+    ``FetchError``/``ArticleError`` when the page cannot be fetched or has no article text."""
+    page, _ = read_link(url, max_bytes=max_bytes)  # read once: a page without article text is refused here
+    target = folder / "links" / f"{slug(url.split('://', 1)[-1], 80)}-{hashlib.sha1(url.strip().encode()).hexdigest()[:8]}.html"
+    existed = target.exists()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(page.saved_bytes())
+    return target, existed
+
+
 def _group_of(path: Path, doc: RawDocument) -> str:
     """Which articles count as one outlet for ``recurring_lines``: the outlet the format or the
     dateline names, else the site of the link, else the folder."""
@@ -210,9 +222,11 @@ FURNITURE_PHRASES = re.compile(
     r"|(?:dapatkan|ikuti) (?:update|berita|informasi|kami)\b.*|download aplikasi\b.*|(?:gabung|bergabung) (?:di|ke|dengan) (?:grup|saluran|channel)\b.*"
     r"|(?:berita|artikel) (?:terkait|lainnya|terkini|populer|pilihan)\b.*|terkini lainnya|lihat semua|selengkapnya|halaman selanjutnya"
     r"|(?:penulis|editor|reporter|pewarta|redaktur|penyunting|kontributor|sumber|foto|ilustrasi|writer|author|written by|reporting by|editing by|photo|image|credit)\s*[:|].*"
+    r"|(?:additional )?(?:reporting|editing|writing) by\b.*|(?:laporan|editor|penulis) oleh\b.*"
     r"|(?:read|see|watch) (?:also|more|next)\b.*|related(?: articles| stories| news)?|more from\b.*|continue reading.*|scroll (?:down )?to continue.*"
     r"|advertisement|advertisment|iklan|sponsored(?: content)?|share(?: this(?: article)?)?|bagikan(?: artikel ini)?|tags?\s*:.*|topik\s*:.*"
     r"|(?:https?://|www\.)\S+|" + _BYLINE + r"|copyright\b.*|©.*|hak cipta\b.*"
+    r"|logo(?:\s+\S+){1,4}"  # a site logo's alt text, which copying a page brings along
     r")$",
     re.IGNORECASE,
 )
@@ -225,7 +239,7 @@ _INLINE_FURNITURE = re.compile(
 _TERMINAL = ".!?…\"”’'»)"
 _LIST_ITEM = re.compile(r"^(?:[-*•·▪–]|\d{1,2}[.)])\s+(?=\S)")
 RECUR_MIN_SHARE = 0.5  # a line in at least half of an outlet's articles (and in two or more) is furniture
-RECUR_MAX_SHARE_OF_ARTICLE = 0.3  # ... unless it would be more than 30% of an article: then it is the same story twice
+RECUR_MAX_SHARE_OF_ARTICLE = 0.5  # ... unless it is half of an article or more: then it is the same story twice
 
 
 def _norm_line(line: str) -> str:
@@ -245,7 +259,7 @@ def _raw_lines(raw: str) -> list[str]:
 def recurring_lines(docs: list[tuple[str, str]]) -> list[frozenset[str]]:
     """For each ``(group, raw text)``, the lines (as ``_line_key``) that are furniture by evidence:
     they recur in at least ``RECUR_MIN_SHARE`` of the group's articles, and in two or more."""
-    keys = [{_line_key(line) for line in _raw_lines(raw) if line} for _, raw in docs]
+    keys = [{_line_key(line) for line in _raw_lines(raw) if line and not FURNITURE_PHRASES.match(line)} for _, raw in docs]
     members: dict[str, list[int]] = defaultdict(list)
     for i, (group, _) in enumerate(docs):
         members[group].append(i)
@@ -258,7 +272,7 @@ def recurring_lines(docs: list[tuple[str, str]]) -> list[frozenset[str]]:
         common = {key for key, n in counts.items() if n >= needed}
         for i in indices:
             mine = common & keys[i]
-            if mine and len(mine) <= RECUR_MAX_SHARE_OF_ARTICLE * len(keys[i]):
+            if mine and len(mine) < RECUR_MAX_SHARE_OF_ARTICLE * len(keys[i]):
                 out[i] = frozenset(mine)
     return out
 
@@ -291,7 +305,7 @@ def _is_heading(line: str) -> bool:
 
 def _is_label(line: str, max_words: int) -> bool:
     """Page chrome around the article: a few words, no sentence punctuation, no figure."""
-    return bool(line) and len(line.split()) <= max_words and line[-1] not in _TERMINAL and not carries_content(line)
+    return bool(line) and len(line) <= 60 and len(line.split()) <= max_words and line[-1] not in _TERMINAL and not carries_content(line)
 
 
 def _is_body(line: str) -> bool:
@@ -316,18 +330,20 @@ def _unwrap(lines: list[str]) -> list[str]:
         body = block[:-1]
         wrapped = (
             len(block) >= 3
-            and all(30 <= len(line) <= 110 for line in body)
+            and sum(1 for line in body if 30 <= len(line) <= 110) >= 0.6 * len(body)
+            and max(len(line) for line in block) <= 130
             and sum(1 for line in body if line[-1] not in ".!?…\"”") >= len(body) / 2
             and sum(1 for line in block[1:] if line[:1].islower() or line[:1].isdigit()) >= len(body) / 2
         )
         width = max(len(line) for line in block)
         current = block[0]
+        last = len(current)  # length of the last physical line joined into ``current``
         for line in block[1:]:
             ends_sentence = current[-1] in ".!?…\"”:"
             if FURNITURE_PHRASES.match(line) or _is_date_line(line):
                 join = False
-            elif wrapped:
-                join = not _LIST_ITEM.match(line) and not (ends_sentence and len(current.rsplit("\n", 1)[-1]) < 0.8 * width)
+            elif wrapped:  # a line well short of the width ends its paragraph, as does a sentence end short of it
+                join = not _LIST_ITEM.match(line) and last >= 0.6 * width and not (ends_sentence and last < 0.8 * width)
             else:
                 join = (current[-1].islower() or current[-1] == ",") and line[:1].islower()
             if join:
@@ -335,6 +351,7 @@ def _unwrap(lines: list[str]) -> list[str]:
             else:
                 out.append(current)
                 current = line
+            last = len(line)
         out.append(current)
         block.clear()
 
@@ -511,17 +528,17 @@ def _clean(raw: str, furniture: frozenset[str] = frozenset(), title_hint: str | 
             if _is_date_line(line):
                 header_lines.append(line)
                 continue
-            if _is_label(line, 3) and line not in marked:
+            if _is_label(line, 3) and line not in marked and not (not body and _is_heading(line) and len(line.split()) >= 2 and title_hint is None):
                 continue
         body.append(line)
     # The footer: labels after the last line of running text ("Berita Terkait", "Lihat Semua").
     last_body = max((i for i, line in enumerate(body) if _is_body(line)), default=len(body) - 1)
     body = body[: last_body + 1] + [line for line in body[last_body + 1 :] if not _is_label(line, 4)]
 
-    # A headline: the format's title, or the first line when it reads as one (four words or more,
-    # or a Markdown heading); its repeats go.
+    # A headline: the format's title, or the first line when it reads as one (two words or more);
+    # its repeats go.
     title: str | None = title_hint
-    if not title and body and _is_heading(body[0]) and (len(body[0].split()) >= 4 or body[0] in marked):
+    if not title and body and _is_heading(body[0]) and len(body[0].split()) >= 2:
         title = body[0]
     if title:
         prefix = title.rstrip(" .").lower()
@@ -703,7 +720,7 @@ def split_sentences(paragraph: str, language: str = "id") -> list[tuple[int, int
 
 # ----------------------------------------------------------------------------- long and odd lines
 
-_CLAUSE_BREAKS = ("; ", " — ", " – ", " - ", ": ", ", ", " (")
+_CLAUSE_BREAKS = (("; ", 1), (" — ", 2), (" – ", 2), (" - ", 2), (": ", 1), (", ", 1), (" (", 0))  # (mark, cut after n chars)
 
 
 def cap_span(paragraph: str, start: int, end: int, limit: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
@@ -714,10 +731,10 @@ def cap_span(paragraph: str, start: int, end: int, limit: int = MAX_SENTENCE_CHA
     while end - start > limit:
         window = paragraph[start : start + limit + 1]
         cut = -1
-        for mark in _CLAUSE_BREAKS:
-            at = window.rfind(mark, limit // 2)
+        for mark, keep in _CLAUSE_BREAKS:
+            at = window.rfind(mark, limit // 2, limit)
             if at > 0:
-                cut = at + (1 if mark[0] != " " else 0)
+                cut = at + keep
                 break
         if cut <= 0:
             at = window.rfind(" ", limit // 2)

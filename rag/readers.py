@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlparse
 from .errors import ArticleError, FetchError
 
 MAX_ARTICLE_BYTES = 2_000_000
+MIN_TEXT_CHARS = 20  # fewer letters than this in a whole page or PDF: no article text to speak of
 
 
 @dataclass
@@ -103,13 +104,13 @@ def read_html(data: bytes, name: str) -> RawDocument:
             include_tables=True,
             include_links=False,
             include_images=False,
-            deduplicate=True,
+            deduplicate=False,  # trafilatura's duplicate filter is process-wide: a page read twice would come back empty
             date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except Exception as exc:  # noqa: BLE001 - lxml and trafilatura raise many kinds on broken input
         raise ArticleError(f"{name}: not a readable web page ({type(exc).__name__})") from exc
     text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
-    if not text:
+    if sum(1 for ch in text if ch.isalpha()) < MIN_TEXT_CHARS:
         raise ArticleError(f"{name}: no article text found in the page (only navigation or scripts?)")
     return RawDocument(
         text=text,
@@ -125,7 +126,6 @@ def read_html(data: bytes, name: str) -> RawDocument:
 # ----------------------------------------------------------------------------- PDF
 
 _PAGE_FURNITURE = re.compile(r"^\s*(?:(?:page|halaman|hal\.?)\s*)?\d{1,4}(?:\s*(?:/|of|dari)\s*\d{1,4})?\s*$", re.IGNORECASE)
-MIN_TEXT_CHARS = 20  # fewer letters than this in the whole PDF: no text layer to speak of
 
 
 def _pdf_date(value: object) -> date | None:
