@@ -517,3 +517,29 @@ def test_citation_and_article_show_the_source():
     assert f'href="{link}"' in page and 'rel="noopener noreferrer"' in page
     record_file = record.model_copy(update={"source": "sub folder/Berita Jakarta 1.txt"})
     assert "sub folder/Berita Jakarta 1.txt" in article_html(record_file, "Harga beras naik.", [(0, 0, 17)], [0], 0)
+
+
+def test_ui_upload_takes_a_web_page_and_add_by_link_keeps_the_url(site, tmp_path):
+    from rag.qa import QA
+    from ui.app import build_app
+    from ui.uploads import add_link, process_uploads
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    qa = QA(make_settings(tmp_path / "data", corpus_dir=corpus))
+    (page,) = process_uploads(qa, [("Gempa Cianjur (salinan).html", PAGES / "warta_metatag.html")])
+    assert page.status == "added" and page.title == "Gempa Magnitudo 5,6 Guncang Cianjur, Warga Mengungsi", page.message
+    (scan,) = process_uploads(qa, [("pindaian.pdf", image_pdf(tmp_path / "pindaian.pdf"))])
+    assert scan.status == "rejected" and scan.message.startswith("no text layer")
+    url = f"{site}/berita/harga-beras"
+    linked = add_link(qa, url)
+    assert linked.status == "added" and "sentences from the page" in linked.message
+    assert qa.index.complete_articles()[linked.article_id].source == url
+    assert add_link(qa, url).status == "duplicate"
+    bad = add_link(qa, f"{site}/hilang")
+    assert bad.status == "rejected" and bad.message == "the server answered HTTP 404 Not Found"
+    sentence = next(s for s in qa.index.article_sentences(linked.article_id))
+    assert sentence.source == url and sentence.language == "id"
+    qa.ensure_index()  # the folder now holds both; nothing to change, nothing removed
+    assert set(qa.index.complete_articles()) == {page.article_id, linked.article_id}
+    build_app(qa)  # the Articles tab with the link field builds over this corpus
