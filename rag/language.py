@@ -1,11 +1,11 @@
 """The language of an article: ``detect_text_language(text) -> "id" | "en"``.
 
-py3langid (langid.py's model, a naive Bayes over byte n-grams, 1.9 MB in the wheel) restricted to
-Indonesian and English. Measured on the seeds and English news texts (scripts/bench_readers.py,
-README "Formats"): every article right, ~1 ms an article once loaded (load 0.2 s); lingua, the
-other maintained detector measured, was right too but took longer to load and to run and ships
-~100 MB of models. Malay, the language most often confused with Indonesian, is left out on purpose:
-kutip only has Indonesian and English rules.
+py3langid (langid.py's model, a naive Bayes over byte n-grams) restricted to Indonesian and
+English. Measured by scripts/bench_readers.py on the five seeds, six English news sentences and
+three short Indonesian lines: 14/14 right at 2.3 ms a text. lingua (2.1.1, the other maintained
+detector measured) was also 14/14 but took 55 ms a text and installs 96 MB of models (py3langid: 4.5 MB), so it is not
+a dependency. Malay, the language most often confused with Indonesian, is left out on purpose:
+kutip has Indonesian and English rules only.
 """
 
 from __future__ import annotations

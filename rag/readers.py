@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -261,6 +262,7 @@ def fetch_page(
 
     current = check_link(url)
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
+    deadline = time.monotonic() + 2 * timeout_s  # a server trickling bytes cannot hold the reader longer
     owned = client is None
     http = client or httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": "kutip/0.1 (+article reader)"})
     try:
@@ -284,6 +286,8 @@ def fetch_page(
                         body += chunk
                         if len(body) > max_bytes:
                             raise FetchError(f"{url}: the page is too large (over {max_bytes:,} bytes)")
+                        if time.monotonic() > deadline:
+                            raise FetchError(f"{url}: the page took longer than {2 * timeout_s:g} s to arrive (timed out)")
                     return FetchedPage(url=url.strip(), final_url=current, data=bytes(body))
             except httpx.TimeoutException as exc:
                 raise FetchError(f"{url}: no answer within {timeout_s:g} s (timed out)") from exc
