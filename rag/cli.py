@@ -26,39 +26,35 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from .corpus import corpus_files, load_article
-    from .errors import ArticleError
+    from .corpus import save_link
     from .index import SentenceIndex
+    from .readers import is_link
 
-    folder = Path(args.path) if args.path else settings.corpus_dir
-    files = corpus_files(folder)
+    links = [item for item in args.path if is_link(item)]
+    folders = [Path(item) for item in args.path if not is_link(item)]
+    if len(folders) > 1:
+        return _err("give one corpus folder (and any number of links)")
+    folder = (folders[0] if folders else settings.corpus_dir).expanduser().resolve()
     index = SentenceIndex(settings, rebuild=args.rebuild)
-    skipped: list[str] = []
-    articles = []
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[name]}"), transient=not sys.stderr.isatty(), console=None,
-    ) as progress:
-        reading = progress.add_task("reading ", total=len(files), name="")
-        for path in files:
-            try:
-                article = load_article(path, settings.max_upload_bytes)
-                if not article.sentences:
-                    raise ArticleError(f"{path.name}: no sentences after cleaning")
-                articles.append(article)
-            except ArticleError as exc:
-                skipped.append(str(exc))
-            progress.update(reading, advance=1, name=path.name)
-        indexing = progress.add_task("indexing", total=len(articles), name="")
-        report = index.ingest(
-            articles, prune=args.prune, progress=lambda a, _: progress.update(indexing, advance=1, name=a.id)
-        )
-    for reason in skipped:
+    failed: list[str] = []
+    for url in links:
+        try:
+            saved, _ = save_link(url, folder, settings.max_upload_bytes)
+            print(f"fetched {url} -> {saved.relative_to(folder)}")
+        except KutipError as exc:
+            failed.append(str(exc))
+    report = index.sync(folder, max_bytes=settings.max_upload_bytes, quiet=True)
+    for reason in failed + (report.unreadable if report else []):
         print(f"skipped {reason}", file=sys.stderr)
-    print(f"{report.summary()}; {len(skipped)} file(s) skipped; {index.count()} sentences in the index")
-    return 1 if skipped else 0
+    summary = report.summary() if report else "nothing changed"
+    print(f"{summary}; {len(failed) + len(report.unreadable if report else [])} file(s) skipped; {index.count()} sentences in the index")
+    if folder != settings.corpus_dir:
+        print(
+            f"note: the index now follows {folder}, but KUTIP_CORPUS_DIR is {settings.corpus_dir}: 'kutip ask' and "
+            f"'kutip ui' follow that and would switch the index back. To keep this corpus: export KUTIP_CORPUS_DIR={folder}",
+            file=sys.stderr,
+        )
+    return 1 if failed or (report and report.unreadable) else 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -82,7 +78,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(f"(why: {final.abstain_reason})", file=sys.stderr)
     for i, c in enumerate(final.citations, 1):
         meta = ", ".join(x for x in (c.outlet, c.published.isoformat() if c.published else None) if x)
-        print(f"\n[{i}] {c.title}" + (f" ({meta})" if meta else "") + f" — {c.article_id}, sentence {c.sentence_index}")
+        print(f"\n[{i}] {c.title}" + (f" ({meta})" if meta else "") + f" — {c.source or c.article_id}, sentence {c.sentence_index}")
         print(f"    “{c.sentence}”")
     t = final.timings
     first = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
@@ -115,10 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=["llamacpp", "ollama"], help="LLM backend (KUTIP_BACKEND)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="index the articles in a folder (default: KUTIP_CORPUS_DIR)")
-    p.add_argument("path", nargs="?")
+    p = sub.add_parser(
+        "ingest", help="bring the index in line with a corpus folder (default: KUTIP_CORPUS_DIR); links given are fetched into it"
+    )
+    p.add_argument("path", nargs="*", help="the corpus folder, and/or http(s) links to add to it")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
-    p.add_argument("--prune", action="store_true", help="remove indexed articles whose file is gone")
+    p.add_argument("--prune", action="store_true", help="(always done now) remove indexed articles whose file is gone")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", help="answer a question with cited sentences")

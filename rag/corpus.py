@@ -1,10 +1,26 @@
 """Files → articles → sentences.
 
-``load_corpus(folder)`` reads every ``.txt``/``.md`` file, removes the page furniture that is not
-the article (links, bylines, section labels, repeated headlines), finds the title, outlet and
-publication date the text states, and splits the clean text into sentences with character
-offsets, using rules that fit Indonesian news (numbers such as ``10.000`` and ``6,7``, dates such
-as ``(25/11/2024)``, abbreviations, quotations).
+``load_corpus(folder)`` reads every article file under ``folder`` through ``rag.readers.READERS``
+(``.txt``, ``.md``, ``.html``, ``.htm``, ``.pdf``), removes the page furniture that is not the article,
+finds the title, outlet and publication date (the format's own metadata first, then general rules
+on the text), detects each article's language, and splits the clean text into sentences with
+character offsets.
+
+Furniture is found by evidence, not by a list of one site's widgets:
+- a short list of phrases common to Indonesian and English news pages ("Baca juga", "Artikel ini
+  telah tayang di", "Penulis:", "Advertisement", bare links…);
+- lines that recur across the articles of one outlet (``recurring_lines``);
+- short label lines before the headline and after the last paragraph (section names, mastheads,
+  "related" widgets): no sentence punctuation, no figure, three words or fewer before, four after.
+
+Ids: a file at the top of the corpus folder whose stem is already a safe id (``[A-Za-z0-9_-]+``)
+keeps its stem as id; any other file (spaces, punctuation, non-ASCII, subfolders) gets a slug of
+its relative path plus a short hash of it, so ids are unique across subfolders.
+
+Sentences follow the article's language: Indonesian rules (``10.000``, ``6,7``, ``(25/11/2024)``,
+Indonesian abbreviations) or English ones (``U.S.``, ``Mr.``, ``e.g.``, ``Jan.``). A sentence longer
+than ``MAX_SENTENCE_CHARS`` is cut at a clause boundary, else at a space, never losing text; list
+items and short lines that carry a figure are sentences of their own.
 """
 
 from __future__ import annotations
@@ -12,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,9 +36,12 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 
 from .errors import ArticleError
+from .language import detect_text_language
+from .readers import MAX_ARTICLE_BYTES, SUFFIXES, RawDocument, read_link, read_path, read_text
 
-ARTICLE_SUFFIXES = (".txt", ".md")
-MAX_ARTICLE_BYTES = 2_000_000
+ARTICLE_SUFFIXES = SUFFIXES
+MAX_SENTENCE_CHARS = 500  # the longest seed sentence is 336; e5 reads 512 tokens (~1,500 characters)
+__all__ = ["MAX_ARTICLE_BYTES", "ARTICLE_SUFFIXES", "Article", "Sentence", "load_article", "load_corpus", "parse_article"]
 
 
 class Sentence(BaseModel):
@@ -48,7 +68,9 @@ class Article(BaseModel):
     text: str
     sentences: list[Sentence]
     sha256: str
-    source: str = ""
+    source: str = ""  # the file's path inside the corpus folder, or the link it came from
+    language: str = "id"  # "id" or "en" (rag.language)
+    format: str = "text"  # the reader that read it: text, markdown, html, pdf
 
     @model_validator(mode="after")
     def _spans_match(self) -> Article:
@@ -65,107 +87,209 @@ class SkippedFile(BaseModel):
     reason: str
 
 
-# ----------------------------------------------------------------------------- reading files
+# ----------------------------------------------------------------------------- files and ids
+
+SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def read_article_file(path: Path, max_bytes: int = MAX_ARTICLE_BYTES) -> tuple[str, str]:
-    """Return (raw text, sha256 of the bytes); ``ArticleError`` when it is not a usable text file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ArticleError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
-    if len(raw) > max_bytes:
-        raise ArticleError(f"{path.name}: too large ({len(raw):,} bytes; limit {max_bytes:,})")
-    if not raw.strip():
-        raise ArticleError(f"{path.name}: empty file")
-    if b"\x00" in raw:
-        raise ArticleError(f"{path.name}: binary file, not text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ArticleError(f"{path.name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
-    if controls > max(8, len(text) // 100):
-        raise ArticleError(f"{path.name}: looks binary ({controls} control characters)")
-    return text, hashlib.sha256(raw).hexdigest()
+    """Return (raw text, sha256 of the bytes) of a text file; ``ArticleError`` when it is not one."""
+    doc = read_text(path.read_bytes(), path.name) if path.suffix.lower() in (".txt", ".md") else read_path(path, max_bytes)
+    return doc.text, doc.sha256
 
 
-def article_id_for(path: Path) -> str:
-    """An article's id is its file stem, limited to characters safe in ids and URLs."""
+def slug(text: str, limit: int = 60) -> str:
+    """ASCII letters, digits and ``-``: ``Berita Jakarta (1)/Soekarno`` → ``berita-jakarta-1-soekarno``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:limit].strip("-") or "article"
+
+
+def article_id_for(path: Path, root: Path | None = None, *, plain_stem: bool = True) -> str:
+    """The id of the article at ``path`` in the corpus folder ``root`` (see module docstring).
+    ``plain_stem=False`` forces slug + hash (two top-level files share a stem: ``a.txt``, ``a.html``)."""
+    relative = path.name
+    if root is not None:
+        try:
+            relative = path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            relative = path.name
     stem = path.stem.strip()
-    if not stem or not re.fullmatch(r"[\w.\-]+", stem):
-        raise ArticleError(f"{path.name}: file name must be letters, digits, '.', '-' or '_'")
-    return stem
-
-
-def load_article(path: Path, max_bytes: int = MAX_ARTICLE_BYTES) -> Article:
-    """Read one file into an ``Article``; ``ArticleError`` if it is empty, binary or not UTF-8."""
-    raw, sha = read_article_file(path, max_bytes)
-    article = parse_article(article_id_for(path), raw, sha)
-    article.source = str(path)
-    return article
+    if plain_stem and "/" not in relative and SAFE_ID.fullmatch(stem):
+        return stem
+    digest = hashlib.sha1(unicodedata.normalize("NFC", relative).encode("utf-8")).hexdigest()[:8]
+    return f"{slug(relative.rsplit('.', 1)[0])}-{digest}"
 
 
 def corpus_files(folder: Path) -> list[Path]:
-    """Every article file under ``folder``, in a stable order."""
+    """Every article file under ``folder`` (any format in ``READERS``), in a stable order."""
     if not folder.is_dir():
         raise ArticleError(f"Corpus folder not found: {folder}")
     return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith(".")
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 
-def load_corpus_report(folder: Path) -> tuple[list[Article], list[SkippedFile]]:
-    """Load every article under ``folder``; files that cannot be read are returned with a reason."""
-    articles: list[Article] = []
-    skipped: list[SkippedFile] = []
-    seen: dict[str, Path] = {}
-    for path in corpus_files(folder):
+def corpus_ids(folder: Path, files: list[Path] | None = None) -> dict[Path, str]:
+    """The id of every article file under ``folder``."""
+    files = corpus_files(folder) if files is None else files
+    top_stems = Counter(p.stem for p in files if p.parent.resolve() == folder.resolve())
+    return {p: article_id_for(p, folder, plain_stem=top_stems[p.stem] <= 1) for p in files}
+
+
+def source_for(path: Path, root: Path | None, doc: RawDocument) -> str:
+    """What a citation shows as the article's source: its link, else its path in the corpus."""
+    if doc.source:
+        return doc.source
+    if root is not None:
         try:
-            article = load_article(path)
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def load_article(
+    path: Path, max_bytes: int = MAX_ARTICLE_BYTES, *, root: Path | None = None, article_id: str | None = None,
+    furniture: frozenset[str] = frozenset(),
+) -> Article:
+    """Read one file into an ``Article``; ``ArticleError`` if it cannot be read (empty, binary, not
+    UTF-8, a scanned PDF…). ``root`` is the corpus folder (ids and sources are relative to it)."""
+    doc = read_path(path, max_bytes)
+    article = parse_document(article_id or article_id_for(path, root), doc, furniture=furniture)
+    article.source = source_for(path, root, doc)
+    return article
+
+
+def save_link(url: str, folder: Path, max_bytes: int = MAX_ARTICLE_BYTES) -> tuple[Path, bool]:
+    """Fetch ``url`` into ``folder/links/`` (the page with its "saved from" line, so the corpus folder
+    keeps the article and its link); returns the file and whether it was there before.
+    ``FetchError``/``ArticleError`` when the page cannot be fetched or has no article text."""
+    page, _ = read_link(url, max_bytes=max_bytes)  # read once: a page without article text is refused here
+    target = folder / "links" / f"{slug(url.split('://', 1)[-1], 80)}-{hashlib.sha1(url.strip().encode()).hexdigest()[:8]}.html"
+    existed = target.exists()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(page.saved_bytes())
+    return target, existed
+
+
+def _group_of(path: Path, doc: RawDocument) -> str:
+    """Which articles count as one outlet for ``recurring_lines``: the outlet the format or the
+    dateline names, else the site of the link, else the folder."""
+    outlet = doc.outlet or find_outlet(_first_body_line(doc.text))
+    if outlet:
+        return f"outlet:{outlet.lower()}"
+    if doc.source:
+        return "site:" + re.sub(r"^https?://(?:www\.)?([^/:]+).*$", r"\1", doc.source).lower()
+    return f"folder:{path.parent}"
+
+
+def load_corpus_report(folder: Path, max_bytes: int = MAX_ARTICLE_BYTES) -> tuple[list[Article], list[SkippedFile]]:
+    """Load every article under ``folder``; files that cannot be read are returned with a reason."""
+    skipped: list[SkippedFile] = []
+    docs: list[tuple[Path, RawDocument]] = []
+    files = corpus_files(folder)
+    ids = corpus_ids(folder, files)
+    for path in files:
+        try:
+            docs.append((path, read_path(path, max_bytes)))
         except ArticleError as exc:
             skipped.append(SkippedFile(path=str(path), reason=str(exc)))
-            continue
+    furniture = recurring_lines([(_group_of(p, d), d.text) for p, d in docs])
+    articles: list[Article] = []
+    for (path, doc), lines in zip(docs, furniture):
+        article = parse_document(ids[path], doc, furniture=lines)
+        article.source = source_for(path, folder, doc)
         if not article.sentences:
             skipped.append(SkippedFile(path=str(path), reason=f"{path.name}: no sentences after cleaning"))
             continue
-        if article.id in seen:
-            skipped.append(SkippedFile(path=str(path), reason=f"{path.name}: same id as {seen[article.id].name}"))
-            continue
-        seen[article.id] = path
         articles.append(article)
     return articles, skipped
 
 
 def load_corpus(path: Path | str) -> list[Article]:
-    """Every readable ``.txt``/``.md`` article under ``path`` (unreadable files are left out)."""
+    """Every readable article under ``path`` (unreadable files are left out)."""
     return load_corpus_report(Path(path))[0]
 
 
-# ----------------------------------------------------------------------------- cleaning
+# ----------------------------------------------------------------------------- furniture
 
-_BYLINE = r"\((?:\*|[a-z]{2,5}(?:/[a-z]{2,5})?)\)"
-_DROP_LINE = re.compile(
-    r"^(?:berita terkait|terkini lainnya|lihat semua|no more pages|diposting pada|baca juga\b.*"
-    r"|tonton video\b.*|advertisement|scroll to continue.*|" + _BYLINE + r")$",
+_BYLINE = r"\((?:\*|[a-z]{2,5}(?:/[a-z]{2,5})?)\)"  # editors' initials closing Indonesian articles: (ant), (luc/luc), (*)
+FURNITURE_PHRASES = re.compile(
+    r"^(?:"
+    r"(?:baca|lihat|simak|tonton|cek)\s+(?:juga|selengkapnya|berita|video|artikel|info)\b.*"
+    r"|artikel ini (?:telah|sudah) (?:tayang|terbit|dimuat)\b.*|berita ini (?:telah|sudah) (?:tayang|terbit)\b.*"
+    r"|(?:dapatkan|ikuti) (?:update|berita|informasi|kami)\b.*|download aplikasi\b.*|(?:gabung|bergabung) (?:di|ke|dengan) (?:grup|saluran|channel)\b.*"
+    r"|(?:berita|artikel) (?:terkait|lainnya|terkini|populer|pilihan)\b.*|terkini lainnya|lihat semua|selengkapnya|halaman selanjutnya"
+    r"|(?:penulis|editor|reporter|pewarta|redaktur|penyunting|kontributor|sumber|foto|ilustrasi|writer|author|written by|reporting by|editing by|photo|image|credit)\s*[:|].*"
+    r"|(?:additional )?(?:reporting|editing|writing) by\b.*|(?:laporan|editor|penulis) oleh\b.*"
+    r"|(?:read|see|watch) (?:also|more|next)\b.*|related(?: articles| stories| news)?|more from\b.*|continue reading.*|scroll (?:down )?to continue.*"
+    r"|advertisement|advertisment|iklan|sponsored(?: content)?|share(?: this(?: article)?)?|bagikan(?: artikel ini)?|tags?\s*:.*|topik\s*:.*"
+    r"|(?:https?://|www\.)\S+|" + _BYLINE + r"|copyright\b.*|©.*|hak cipta\b.*"
+    r"|logo(?:\s+\S+){1,4}"  # a site logo's alt text, which copying a page brings along
+    r")$",
     re.IGNORECASE,
 )
-_SECTION_LABELS = {
-    "internasional", "nasional", "dunia", "ekonomi", "bisnis", "politik", "teknologi", "olahraga",
-    "news", "berita", "world", "opini", "hukum", "militer", "global", "asia",
-}
-_LOGO = re.compile(r"^logo\s+(.{2,60})$", re.IGNORECASE)
 _IMAGE_CREDIT_START = re.compile(r"\s*\((?:image|foto|photo|gambar)\s*(?:from|:)", re.IGNORECASE)
 _LEADING_BYLINE = re.compile(r"^" + _BYLINE + r"\s+")
 _TRAILING_BYLINE = re.compile(r"\s+" + _BYLINE + r"$")
-_VIDEO_TAIL = re.compile(r"\s*tonton video di bawah ini\b.*$", re.IGNORECASE)
-_DATELINE = re.compile(
-    r"^(?:(?P<city>[A-Z][A-Za-z]+),\s+)?(?P<outlet>[A-Z][\w.&]*(?:\s+[A-Z][\w.&]*){0,3})\s+[–—-]\s+(?=\S)"
-)
-_DATE = re.compile(
-    r"(?:(?:Senin|Selasa|Rabu|Kamis|Jumat|Jum'at|Sabtu|Minggu|Ahad),?\s*)\((\d{1,2})/(\d{1,2})/(\d{4})\)"
+_INLINE_FURNITURE = re.compile(
+    r"\s*(?:(?:tonton|simak|saksikan) (?:juga )?video (?:di bawah ini|berikut)\b|(?:baca|simak) (?:juga|selengkapnya)\s*:).*$", re.IGNORECASE
 )
 _TERMINAL = ".!?…\"”’'»)"
+_LIST_ITEM = re.compile(r"^(?:[-*•·▪–]|\d{1,2}[.)])\s+(?=\S)")
+RECUR_MIN_SHARE = 0.5  # a line in at least half of an outlet's articles (and in two or more) is furniture
+RECUR_MAX_SHARE_OF_ARTICLE = 0.5  # ... unless it is half of an article or more: then it is the same story twice
+
+
+def _norm_line(line: str) -> str:
+    return re.sub(r"\s+", " ", line).strip()
+
+
+def _line_key(line: str) -> str:
+    return _norm_line(line).casefold()
+
+
+def _raw_lines(raw: str) -> list[str]:
+    text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return [_norm_line(line) for line in text.split("\n")]
+
+
+def recurring_lines(docs: list[tuple[str, str]]) -> list[frozenset[str]]:
+    """For each ``(group, raw text)``, the lines (as ``_line_key``) that are furniture by evidence:
+    they recur in at least ``RECUR_MIN_SHARE`` of the group's articles, and in two or more."""
+    keys = [{_line_key(line) for line in _raw_lines(raw) if line and not FURNITURE_PHRASES.match(line)} for _, raw in docs]
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, (group, _) in enumerate(docs):
+        members[group].append(i)
+    out: list[frozenset[str]] = [frozenset()] * len(docs)
+    for indices in members.values():
+        if len(indices) < 2:
+            continue
+        counts = Counter(key for i in indices for key in keys[i])
+        needed = max(2, RECUR_MIN_SHARE * len(indices))
+        common = {key for key, n in counts.items() if n >= needed}
+        for i in indices:
+            mine = common & keys[i]
+            if mine and len(mine) < RECUR_MAX_SHARE_OF_ARTICLE * len(keys[i]):
+                out[i] = frozenset(mine)
+    return out
+
+
+def _drop_image_credit(line: str) -> str:
+    """The line without a trailing ``(foto: …)`` / ``(image from …)`` credit, in linear time
+    (a single ``…[^)]*\\)\\s*$`` regex took minutes on a long line of repeated ``(foto:``)."""
+    close = line.rfind(")")
+    if close < 0 or line[close + 1 :].strip():
+        return line
+    m = _IMAGE_CREDIT_START.search(line, line.rfind(")", 0, close) + 1)
+    return line[: m.start()] if m else line
+
+
+def carries_content(line: str) -> bool:
+    """A short line that states something: a figure, a list item, or ``label: value``."""
+    return bool(re.search(r"\d", line) or _LIST_ITEM.match(line) or re.search(r"\w:\s+\S", line))
 
 
 def _is_heading(line: str) -> bool:
@@ -179,78 +303,255 @@ def _is_heading(line: str) -> bool:
     return capitalised >= max(1, (len(words) + 1) // 2)
 
 
-def _drop_image_credit(line: str) -> str:
-    """The line without a trailing ``(foto: …)`` / ``(image from …)`` credit, in linear time
-    (a single ``…[^)]*\\)\\s*$`` regex took minutes on a long line of repeated ``(foto:``)."""
-    close = line.rfind(")")
-    if close < 0 or line[close + 1 :].strip():
-        return line
-    m = _IMAGE_CREDIT_START.search(line, line.rfind(")", 0, close) + 1)
-    return line[: m.start()] if m else line
+def _is_label(line: str, max_words: int) -> bool:
+    """Page chrome around the article: a few words, no sentence punctuation, no figure."""
+    return bool(line) and len(line) <= 60 and len(line.split()) <= max_words and line[-1] not in _TERMINAL and not carries_content(line)
 
 
-def _norm_line(line: str) -> str:
-    return re.sub(r"\s+", " ", line).strip()
+def _is_body(line: str) -> bool:
+    """A line that reads as running text (not a headline, label or date line)."""
+    return len(line.split()) >= 12 or (line[-1:] in ".!?…\"”’»" and len(line.split()) >= 4)
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """Join hard-wrapped lines back into paragraphs (PDF text, e-mails, 72-column files).
+
+    A block of three or more lines between blank lines whose lines (but the last) are 30-110
+    characters long and mostly end without sentence punctuation is one wrapped paragraph or more:
+    its lines are joined, except before a list item and after a short line that ends a sentence.
+    Elsewhere a line is joined to the next only when it breaks mid-sentence (it ends in a lower-case
+    letter or a comma and the next begins in lower case)."""
+    out: list[str] = []
+    block: list[str] = []
+
+    def flush() -> None:
+        if not block:
+            return
+        body = block[:-1]
+        wrapped = (
+            len(block) >= 3
+            and sum(1 for line in body if 30 <= len(line) <= 110) >= 0.6 * len(body)
+            and max(len(line) for line in block) <= 130
+            and sum(1 for line in body if line[-1] not in ".!?…\"”") >= len(body) / 2
+            and sum(1 for line in block[1:] if line[:1].islower() or line[:1].isdigit()) >= len(body) / 2
+        )
+        width = max(len(line) for line in block)
+        current = block[0]
+        last = len(current)  # length of the last physical line joined into ``current``
+        for line in block[1:]:
+            ends_sentence = current[-1] in ".!?…\"”:"
+            if FURNITURE_PHRASES.match(line) or _is_date_line(line):
+                join = False
+            elif wrapped:  # a line well short of the width ends its paragraph, as does a sentence end short of it
+                join = not _LIST_ITEM.match(line) and last >= 0.6 * width and not (ends_sentence and last < 0.8 * width)
+            else:
+                join = (current[-1].islower() or current[-1] == ",") and line[:1].islower()
+            if join:
+                current = current + line if current.endswith("-") and line[:1].islower() else f"{current} {line}"
+            else:
+                out.append(current)
+                current = line
+            last = len(line)
+        out.append(current)
+        block.clear()
+
+    for line in lines:
+        if line:
+            block.append(line)
+        else:
+            flush()
+            out.append("")
+    flush()
+    return out
+
+
+# ----------------------------------------------------------------------------- metadata
+
+_DASH = r"\s*(?:[–—]|-{1,2})\s+"
+_NAME = r"[A-Z][\w.&'’]*(?:\s+[A-Z][\w.&'’]*){0,3}"
+_DATELINE = re.compile(
+    rf"^(?:(?P<a>{_NAME}),\s+(?P<b>{_NAME})|(?P<city>{_NAME})\s+\((?P<wire>[^()]{{2,30}})\)|(?P<one>{_NAME}))"
+    rf"(?:,\s+\w+\s*\(\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\))?{_DASH}(?=\S)"
+)
+_WEB_NAME = re.compile(r"\.(?:com|co|id|net|org|news|tv)\b", re.IGNORECASE)
+# Places that open datelines ("JAKARTA - ", "Jakarta, KOMPAS -"): a city alone is not an outlet.
+PLACES = frozenset(
+    """jakarta bandung surabaya medan semarang yogyakarta jogja makassar palembang denpasar bali batam pekanbaru
+    padang malang solo surakarta bogor depok tangerang bekasi banten serang cirebon tasikmalaya sukabumi
+    manado pontianak banjarmasin balikpapan samarinda kupang mataram ambon jayapura sorong palu kendari
+    gorontalo mamuju ternate jambi bengkulu lampung pangkalpinang tanjungpinang aceh lhokseumawe kudus tegal
+    purwokerto magelang kediri madiun jember banyuwangi sidoarjo gresik garut karawang purwakarta subang
+    washington london paris berlin moskow moscow beijing tokyo seoul pyongyang kyiv kiev canberra sydney
+    singapura singapore kuala lumpur bangkok manila hanoi jenewa geneva brussels brussel new york
+    teheran tehran kairo cairo riyadh dubai doha ankara istanbul yerusalem jerusalem gaza roma rome madrid
+    wina vienna delhi islamabad dhaka taipei hongkong hong kong beirut damaskus baghdad kabul""".split()
+) | {"kuala lumpur", "new york", "hong kong", "new delhi", "den haag", "the hague"}
+
+
+def _is_place(name: str) -> bool:
+    return name.strip().casefold() in PLACES
+
+
+def _dateline(first: str) -> tuple[re.Match[str] | None, str | None]:
+    """The dateline at the start of the first paragraph and the outlet it names (``None`` when it
+    names only a place): "KOTA, OUTLET -", "Outlet.com, Kota -", "Kota, OUTLET --", "Kota (WIRE) -"."""
+    m = _DATELINE.match(first)
+    if not m:
+        return None, None
+    if m.group("wire"):
+        return m, m.group("wire").strip()
+    if m.group("one"):
+        one = m.group("one").strip()
+        return m, None if _is_place(one) else one
+    a, b = m.group("a").strip(), m.group("b").strip()
+    if _WEB_NAME.search(a) and not _WEB_NAME.search(b):
+        return m, a  # Liputan6.com, Jakarta -
+    if _is_place(b) and not _is_place(a):
+        return m, a  # TEMPO.CO, Jakarta -
+    return m, b  # Jakarta, CNN Indonesia --
+
+
+def find_outlet(first_paragraph: str) -> str | None:
+    return _dateline(first_paragraph)[1]
+
+
+def _first_body_line(raw: str) -> str:
+    for line in _raw_lines(raw)[:40]:
+        if line and _is_body(line):
+            return line
+    return ""
+
+
+_DAYS = r"(?:Senin|Selasa|Rabu|Kamis|Jumat|Jum'at|Sabtu|Minggu|Ahad|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+MONTHS = {
+    **{m: i for i, m in enumerate("januari februari maret april mei juni juli agustus september oktober november desember".split(), 1)},
+    **{m: i for i, m in enumerate("january february march april may june july august september october november december".split(), 1)},
+    **{m: i for i, m in enumerate("jan feb mar apr mei jun jul agu sep okt nov des".split(), 1)},
+    **{m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)},
+    "agt": 8, "ags": 8, "sept": 9, "peb": 2, "nop": 11, "pebruari": 2, "nopember": 11,
+}
+_MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
+_SLASH_DATE = re.compile(rf"{_DAYS},?\s*\((?P<day>\d{{1,2}})/(?P<mon>\d{{1,2}})/(?P<year>\d{{4}})\)")
+_LONG_DATE = re.compile(
+    rf"(?:{_DAYS},?\s+)?(?:(?P<day>\d{{1,2}})\s+{_MONTH}\s+(?P<year>\d{{4}})|{_MONTH.replace('month', 'month2')}\s+(?P<day2>\d{{1,2}}),?\s+(?P<year2>\d{{4}}))"
+)
+_WEEKDAY_LONG = re.compile(rf"{_DAYS},?\s+\d{{1,2}}\s+[A-Za-z]{{3,9}}\.?\s+\d{{4}}")
+LEAD_CHARS = 600  # a reporting-date formula this early in the text dates the article
+_NUMERIC_DATE = re.compile(r"(?<![\d/])(?P<day>\d{1,2})/(?P<mon>\d{1,2})/(?P<year>\d{4})(?![\d/])")
+_META_LINE = re.compile(
+    rf"^(?:{_DAYS}\b|\d|(?:by|oleh|penulis|reporter|published|updated|diterbitkan|dipublikasikan|diperbarui|posted|diposting)\b)"
+    r"|\|| (?:WIB|WITA|WIT|GMT|UTC)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_date_line(line: str) -> bool:
+    """A header line that dates the article ("Selasa, 12 Maret 2024 10:15 WIB", "By A. Writer | 12
+    March 2024", "Kompas.com - 12/03/2024, 10:15 WIB"): metadata, not a sentence."""
+    return len(line.split()) <= 14 and bool(_META_LINE.search(line)) and parse_date(line, numeric=True) is not None
+
+
+def _valid(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day) if 1900 <= year <= 2100 else None
+    except ValueError:
+        return None
+
+
+def parse_date(text: str, *, numeric: bool = False) -> date | None:
+    """The first date written in ``text`` as ``Senin (25/11/2024)``, ``Selasa, 12 Maret 2024 10:15
+    WIB``, ``12 March 2024`` or ``March 12, 2024`` (and, with ``numeric``, ``12/03/2024``: day first,
+    as Indonesian outlets write it); ``None`` when it writes none."""
+    found: list[tuple[int, date]] = []
+    m = (_SLASH_DATE.search(text) or _NUMERIC_DATE.search(text)) if numeric else _SLASH_DATE.search(text)
+    if m and (d := _valid(int(m.group("year")), int(m.group("mon")), int(m.group("day")))):
+        found.append((m.start(), d))
+    for m in _LONG_DATE.finditer(text):
+        month = MONTHS.get((m.group("month") or m.group("month2") or "").lower())
+        day, year = (m.group("day"), m.group("year")) if m.group("day") else (m.group("day2"), m.group("year2"))
+        if month and (d := _valid(int(year), month, int(day))):
+            found.append((m.start(), d))
+            break
+    return min(found)[1] if found else None
+
+
+def find_published(text: str, header: list[str] | None = None) -> date | None:
+    """The publication date: any date written on a header line (before the body: "Selasa, 12 Maret
+    2024 10:15 WIB", "12 March 2024"), else a reporting-date formula with its weekday in the lead
+    ("Senin (25/11/2024)", "Selasa, 12 Maret 2024"). A date elsewhere is an event's, not the article's."""
+    for line in header or []:
+        if found := parse_date(line, numeric=True):
+            return found
+    lead = text[:LEAD_CHARS]
+    candidates = [m for m in (_SLASH_DATE.search(lead), _WEEKDAY_LONG.search(lead)) if m]
+    for m in sorted(candidates, key=lambda m: m.start()):
+        if found := parse_date(m.group()):
+            return found
+    return None
+
+
+# ----------------------------------------------------------------------------- cleaning
 
 
 @dataclass
 class _Cleaned:
     title: str | None
     outlet: str | None
+    published: date | None = None
     paragraphs: list[str] = field(default_factory=list)
     headings: set[int] = field(default_factory=set)
 
 
-def _clean(raw: str) -> _Cleaned:
-    text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
-    lines = [_norm_line(line) for line in text.split("\n")]
+def _clean(raw: str, furniture: frozenset[str] = frozenset(), title_hint: str | None = None) -> _Cleaned:
+    lines = _unwrap(_raw_lines(raw))
+    marked = {line.lstrip("#").strip() for line in lines if line.startswith("#")}  # Markdown headings
     lines = [line.lstrip("#").strip() if line.startswith("#") else line for line in lines]
-    outlet: str | None = None
     kept: list[str] = []
     for line in lines:
-        if not line:
+        if not line or _line_key(line) in furniture:
             continue
-        logo = _LOGO.match(line)
-        if logo and not kept:
-            outlet = logo.group(1).strip()
-            continue
-        line = _VIDEO_TAIL.sub("", _LEADING_BYLINE.sub("", line)).strip()
+        line = _INLINE_FURNITURE.sub("", _LEADING_BYLINE.sub("", line)).strip()
         line = _TRAILING_BYLINE.sub("", line).strip()
-        if not line or _DROP_LINE.match(line):
+        if not line or FURNITURE_PHRASES.match(line):
             continue
-        if not kept and line.lower() in _SECTION_LABELS:
-            continue
-        kept.append(_drop_image_credit(line).strip())
+        line = _drop_image_credit(line).strip()
+        if line:
+            kept.append(line)
 
-    # A headline: the first line when it reads as one, or any line repeated near the top.
-    title: str | None = None
-    if kept and _is_heading(kept[0]):
-        title = kept[0]
+    # The header: the lines before the first line of running text. Its date lines give the date
+    # (and go: they are not sentences); its short labels (section, masthead) go.
+    first_body = next((i for i, line in enumerate(kept) if _is_body(line)), len(kept))
+    header_lines: list[str] = []
+    body: list[str] = []
+    for i, line in enumerate(kept):
+        if i < first_body:
+            if _is_date_line(line):
+                header_lines.append(line)
+                continue
+            if _is_label(line, 3) and line not in marked and not (not body and _is_heading(line) and len(line.split()) >= 2 and title_hint is None):
+                continue
+        body.append(line)
+    # The footer: labels after the last line of running text ("Berita Terkait", "Lihat Semua").
+    last_body = max((i for i, line in enumerate(body) if _is_body(line)), default=len(body) - 1)
+    body = body[: last_body + 1] + [line for line in body[last_body + 1 :] if not _is_label(line, 4)]
+
+    # A headline: the format's title, or the first line when it reads as one (two words or more);
+    # its repeats go.
+    title: str | None = title_hint
+    if not title and body and _is_heading(body[0]) and len(body[0].split()) >= 2:
+        title = body[0]
     if title:
         prefix = title.rstrip(" .").lower()
-        kept = [
-            line for i, line in enumerate(kept)
+        body = [
+            line for line in body
             if not (line.rstrip(" .").lower() == prefix or (len(line) >= 20 and _is_heading(line) and prefix.startswith(line.rstrip(" .").lower())))
         ]
-    cleaned = _Cleaned(title=title, outlet=outlet, paragraphs=kept)
-    cleaned.headings = {i for i, line in enumerate(kept) if _is_heading(line)}
-    if cleaned.paragraphs:
-        m = _DATELINE.match(cleaned.paragraphs[0])
-        if m and not outlet:
-            cleaned.outlet = m.group("outlet").strip()
+    cleaned = _Cleaned(title=title, outlet=None, paragraphs=body)
+    cleaned.headings = {i for i, line in enumerate(body) if _is_heading(line) and not carries_content(line)}
+    if body:
+        cleaned.outlet = find_outlet(body[0])
+    cleaned.published = find_published("\n\n".join(body), header_lines)
     return cleaned
-
-
-def find_published(text: str) -> date | None:
-    """The date the text states as ``Senin (25/11/2024)``; ``None`` when it states none."""
-    for m in _DATE.finditer(text):
-        day, month, year = (int(g) for g in m.groups())
-        try:
-            return date(year, month, day)
-        except ValueError:
-            continue
-    return None
 
 
 def _derive_title(first_sentence: str, outlet_prefix: int) -> str:
@@ -261,15 +562,40 @@ def _derive_title(first_sentence: str, outlet_prefix: int) -> str:
     return cut.rstrip(",;: ") + "…"
 
 
-def parse_article(article_id: str, raw: str, sha256: str) -> Article:
-    """Clean ``raw`` text and split it into sentences (see module docstring)."""
-    cleaned = _clean(raw)
+def parse_document(article_id: str, doc: RawDocument, *, furniture: frozenset[str] = frozenset()) -> Article:
+    """A read document as an ``Article``: the format's metadata first, then the text's."""
+    article = parse_article(
+        article_id, doc.text, doc.sha256, furniture=furniture, title=doc.title, outlet=doc.outlet,
+        published=None if doc.format == "pdf" else doc.published, source=doc.source or "", format=doc.format,
+    )
+    if article.published is None and doc.published is not None:
+        article.published = doc.published  # a PDF's creation date: the day it was printed, so only a fallback
+    return article
+
+
+def parse_article(
+    article_id: str,
+    raw: str,
+    sha256: str,
+    *,
+    furniture: frozenset[str] = frozenset(),
+    title: str | None = None,
+    outlet: str | None = None,
+    published: date | None = None,
+    source: str = "",
+    format: str = "text",
+    language: str | None = None,
+) -> Article:
+    """Clean ``raw`` text and split it into sentences (see module docstring); ``title``, ``outlet``
+    and ``published`` are what the format stated, and win over what the text states."""
+    cleaned = _clean(raw, furniture, title)
     text = "\n\n".join(cleaned.paragraphs)
+    language = language or detect_text_language(text)
     sentences: list[Sentence] = []
     offset = 0
     for i, paragraph in enumerate(cleaned.paragraphs):
         if i not in cleaned.headings:
-            for start, end in split_sentences(paragraph):
+            for start, end in paragraph_sentences(paragraph, language):
                 sentences.append(
                     Sentence(
                         article_id=article_id,
@@ -283,16 +609,19 @@ def parse_article(article_id: str, raw: str, sha256: str) -> Article:
     title = cleaned.title
     if not title:
         first = sentences[0].text if sentences else article_id
-        dateline = _DATELINE.match(first)
+        dateline, _ = _dateline(first)
         title = _derive_title(first, dateline.end() if dateline else 0)
     return Article(
         id=article_id,
         title=title,
-        outlet=cleaned.outlet,
-        published=find_published(text),
+        outlet=outlet or cleaned.outlet,
+        published=published or cleaned.published,
         text=text,
         sentences=sentences,
         sha256=sha256,
+        source=source,
+        language=language,
+        format=format,
     )
 
 
@@ -305,6 +634,14 @@ ABBREVIATIONS = {
     "a.n", "u.p", "s.h", "s.e", "m.si", "ph.d", "etc", "e.g", "i.e", "approx", "est", "tsb", "ybs", "kab",
     "kec", "kel", "prov", "pt", "cv", "tbk", "bln", "thn", "tgl", "pk", "ca",
 }
+# English: titles, months, and the Latin abbreviations; "no." only before a number ("said no. Then").
+EN_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "rev", "hon", "gen", "lt", "col", "maj", "capt", "sgt", "cpl",
+    "adm", "cmdr", "gov", "sen", "rep", "pres", "supt", "insp", "det", "vs", "etc", "e.g", "i.e", "cf", "al", "approx",
+    "est", "inc", "ltd", "co", "corp", "bros", "dept", "univ", "assn", "mt", "ft", "fig", "vol", "ed", "eds",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "a.m", "p.m", "u.s", "u.k", "u.n",
+}
+_NUMBER_ABBREVIATIONS = {"no", "nos", "p", "pp"}
 _OPEN_QUOTES = "“‘«"
 _CLOSE_QUOTES = "”’»"
 _CLOSERS = "\"'”’»)]"
@@ -342,8 +679,11 @@ def _quote_depths(paragraph: str) -> list[int] | None:
     return depths if depth == 0 and not straight_open else None
 
 
-def split_sentences(paragraph: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences in one paragraph (one line of clean text)."""
+def split_sentences(paragraph: str, language: str = "id") -> list[tuple[int, int]]:
+    """Character spans of the sentences in one paragraph (one line of clean text), by the rules of
+    ``language`` ("id" or "en"; they differ in the abbreviations that do not end a sentence)."""
+    english = language == "en"
+    abbreviations = EN_ABBREVIATIONS if english else ABBREVIATIONS
     depths = _quote_depths(paragraph)
     spans: list[tuple[int, int]] = []
     start = 0
@@ -360,7 +700,9 @@ def split_sentences(paragraph: str) -> list[tuple[int, int]]:
             continue
         if m.group().startswith(".") and len(m.group()) == 1:
             token = _token_before(paragraph, start, m.start()).lower()
-            if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or re.fullmatch(r"(?:\w\.)+\w", token):
+            if token in abbreviations or (len(token) == 1 and token.isalpha()) or re.fullmatch(r"(?:\w\.)+\w", token):
+                continue
+            if english and token in _NUMBER_ABBREVIATIONS and following.isdigit():
                 continue
         if depths is not None and depths[end] > 0:
             continue  # inside a quotation: the quotation stays one sentence
@@ -374,3 +716,47 @@ def split_sentences(paragraph: str) -> list[tuple[int, int]]:
         lead = len(paragraph[start:]) - len(paragraph[start:].lstrip())
         spans.append((start + lead, start + lead + len(piece)))
     return spans
+
+
+# ----------------------------------------------------------------------------- long and odd lines
+
+_CLAUSE_BREAKS = (("; ", 1), (" — ", 2), (" – ", 2), (" - ", 2), (": ", 1), (", ", 1), (" (", 0))  # (mark, cut after n chars)
+
+
+def cap_span(paragraph: str, start: int, end: int, limit: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
+    """``paragraph[start:end]`` in pieces of at most ``limit`` characters: cut after the last clause
+    break (``;``, a dash, ``:``, ``,``) in the second half of each window, else at the last space,
+    else hard at ``limit``. Only whitespace falls between pieces: no text is lost. Linear."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > limit:
+        window = paragraph[start : start + limit + 1]
+        cut = -1
+        for mark, keep in _CLAUSE_BREAKS:
+            at = window.rfind(mark, limit // 2, limit)
+            if at > 0:
+                cut = at + keep
+                break
+        if cut <= 0:
+            at = window.rfind(" ", limit // 2)
+            cut = at if at > 0 else limit
+        piece_end = start + cut
+        while piece_end > start and paragraph[piece_end - 1].isspace():
+            piece_end -= 1
+        pieces.append((start, piece_end))
+        start = start + cut
+        while start < end and paragraph[start].isspace():
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces
+
+
+def paragraph_sentences(paragraph: str, language: str = "id", limit: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
+    """The sentences of one clean paragraph: a list item is one sentence (its bullet left out of
+    the span), others split by ``split_sentences``; each at most ``limit`` characters."""
+    bullet = _LIST_ITEM.match(paragraph)
+    if bullet:
+        spans = [(bullet.end() + a, bullet.end() + b) for a, b in split_sentences(paragraph[bullet.end() :], language)]
+    else:
+        spans = split_sentences(paragraph, language)
+    return [piece for start, end in spans for piece in cap_span(paragraph, start, end, limit)]

@@ -31,5 +31,13 @@ class DataDirError(KutipError):
     """The data directory is missing and cannot be created, or is not writable."""
 
 
-class PromptTooLongError(KutipError, ValueError):
-    """The question and the sentences retrieved for it do not fit the model's context window."""
+class PromptBudgetError(KutipError, ValueError):
+    """The prompt (question plus the sentences shown) does not fit the model's context window."""
+
+
+class CorpusError(KutipError):
+    """The corpus folder is missing or holds no readable article, so the index cannot follow it."""
+
+
+class FetchError(ArticleError):
+    """A link could not be fetched as a web page (bad scheme, timeout, too large, HTTP error)."""

@@ -36,8 +36,11 @@ from urllib.parse import urlparse
 import numpy as np
 from pydantic import BaseModel
 
-from .corpus import Article, Sentence
-from .errors import BackendUnavailableError, DataDirError, IndexMismatchError
+import sys
+
+from .corpus import Article, Sentence, corpus_files, corpus_ids, load_corpus_report
+from .errors import BackendUnavailableError, CorpusError, DataDirError, IndexMismatchError
+from .readers import MAX_ARTICLE_BYTES
 from .models import Embedder, get_embedder
 from .settings import Settings
 from .text import refers_back, stems, with_antecedent
@@ -45,6 +48,7 @@ from .text import refers_back, stems, with_antecedent
 EMBED_BATCH = 64
 CONTEXT_RULE = 1  # version of the refers-back rule; articles written under another are rewritten
 MANIFEST_REFRESH_S = 30.0  # longest a cached manifest is trusted while record counts stay the same
+SYNC_RECHECK_S = 2.0  # how often ``sync`` looks at the corpus folder again (each question calls it)
 
 
 class ArticleRecord(BaseModel):
@@ -59,6 +63,8 @@ class ArticleRecord(BaseModel):
     complete: bool
     source: str = ""
     context_rule: int = 0
+    language: str = "id"
+    corpus: str = ""  # the corpus folder the article was synced from ("" = ingested directly)
 
 
 class IngestReport(BaseModel):
@@ -71,15 +77,18 @@ class IngestReport(BaseModel):
     repaired: list[str] = []
     sentences: int = 0
     seconds: float = 0.0
+    unreadable: list[str] = []  # files of the corpus folder that could not be read, with the reason
+    switched_from: list[str] = []  # other corpus folders whose articles this sync removed
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed or self.repaired)
 
     def summary(self) -> str:
+        switched = f" (switched from {', '.join(self.switched_from)})" if self.switched_from else ""
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.skipped)} unchanged, "
-            f"{len(self.removed)} removed, {len(self.repaired)} repaired; {self.sentences} sentences "
+            f"{len(self.removed)} removed{switched}, {len(self.repaired)} repaired; {self.sentences} sentences "
             f"written in {self.seconds:.1f} s"
         )
 
@@ -94,6 +103,8 @@ class StoredSentence(BaseModel):
     title: str
     outlet: str | None = None
     published: date | None = None
+    language: str = "id"  # the article's language
+    source: str | None = None  # the article's file (path in the corpus folder) or link
     via_context: bool = False  # retrieval matched it through its context vector (with the sentence before)
 
 
@@ -171,6 +182,7 @@ class SentenceIndex:
         self._bm25_ids: list[str] = []
         self._bm25_fingerprint = ""
         self._manifest_cache: tuple[float, dict[str, ArticleRecord], tuple[int, int, int]] | None = None
+        self._synced: tuple[float, object] | None = None  # (when, what the folder and index looked like)
         if rebuild:
             self._drop()
         self._open()
@@ -286,6 +298,8 @@ class SentenceIndex:
                 complete=bool(meta.get("complete", False)),
                 source=str(meta.get("source", "")),
                 context_rule=int(meta.get("context_rule", 0)),
+                language=str(meta.get("language") or "id"),
+                corpus=str(meta.get("corpus") or ""),
             )
         self._manifest_cache = (now, records, probe)
         return records
@@ -307,7 +321,7 @@ class SentenceIndex:
 
     # ------------------------------------------------------------------ writing
 
-    def _write_article(self, article: Article) -> int:
+    def _write_article(self, article: Article, corpus: str = "") -> int:
         record_meta = {
             "title": article.title,
             "outlet": article.outlet or "",
@@ -316,6 +330,8 @@ class SentenceIndex:
             "n_sentences": len(article.sentences),
             "source": article.source,
             "context_rule": CONTEXT_RULE,
+            "language": article.language,
+            "corpus": corpus,
         }
         self.manifest.upsert(
             ids=[article.id], documents=[article.text], embeddings=[[0.0, 0.0, 1.0]],
@@ -346,6 +362,7 @@ class SentenceIndex:
                         "outlet": article.outlet or "",
                         "published": record_meta["published"],
                         "article_sha256": article.sha256,
+                        "language": article.language,
                         "start": s.start,
                         "end": s.end,
                     }
@@ -374,9 +391,12 @@ class SentenceIndex:
         *,
         prune: bool = False,
         progress: Callable[[Article, str], None] | None = None,
+        corpus: Path | str | None = None,
     ) -> IngestReport:
         """Bring the index in line with ``articles``: add new, replace changed, skip unchanged,
-        repair incomplete ones, and with ``prune`` remove articles that are no longer given."""
+        repair incomplete ones, and with ``prune`` remove articles that are no longer given.
+        ``corpus`` records the folder the articles belong to (see ``sync``)."""
+        owner = str(corpus) if corpus else ""
         started = time.perf_counter()
         report = IngestReport()
         with self._lock:
@@ -391,10 +411,15 @@ class SentenceIndex:
                         and record.n_sentences == len(article.sentences) and record.context_rule == CONTEXT_RULE
                     ):
                         report.skipped.append(article.id)
+                        if owner and (record.corpus != owner or record.source != article.source or record.language != article.language):
+                            self.manifest.update(
+                                ids=[article.id],
+                                metadatas=[{"corpus": owner, "source": article.source, "language": article.language}],
+                            )
                         if progress:
                             progress(article, "unchanged")
                         continue
-                    report.sentences += self._write_article(article)
+                    report.sentences += self._write_article(article, owner)
                     if record is None:
                         report.added.append(article.id)
                     elif not record.complete:
@@ -425,6 +450,80 @@ class SentenceIndex:
         report.seconds = time.perf_counter() - started
         return report
 
+    # ------------------------------------------------------------------ following a corpus folder
+
+    @staticmethod
+    def _owned(record: ArticleRecord) -> bool:
+        """Whether a record came from a corpus folder (so a sync may remove it): it names one, or it
+        was written before folders were recorded (its source was then the file's absolute path)."""
+        return bool(record.corpus) or Path(record.source).is_absolute()
+
+    def sync(
+        self,
+        folder: Path | str,
+        *,
+        max_bytes: int = MAX_ARTICLE_BYTES,
+        progress: Callable[[Article, str], None] | None = None,
+        quiet: bool = False,
+    ) -> IngestReport | None:
+        """Bring the index in line with the corpus folder: add new files, rewrite changed ones, remove
+        articles whose file is gone and articles of any other corpus folder (the index belongs to one
+        folder; pointing ``KUTIP_CORPUS_DIR`` elsewhere switches it). Articles ingested directly
+        (``ingest`` without ``corpus``) are left alone. Says what changed on stderr unless ``quiet``;
+        returns the report, or ``None`` when the folder and index are as the last sync left them.
+
+        A folder that is missing, or holds no readable article while the index holds another
+        folder's, is refused (``CorpusError``) rather than emptying the index: answering from the
+        old corpus would be wrong, and so would silently dropping it."""
+        folder = Path(folder).expanduser().resolve()
+        if not folder.is_dir():
+            raise CorpusError(
+                f"The corpus folder {folder} does not exist. Create it and put articles in it, or point "
+                "KUTIP_CORPUS_DIR at your articles' folder; then run: kutip ingest"
+            )
+        now = time.monotonic()
+        with self._lock:
+            if self._synced and now - self._synced[0] < SYNC_RECHECK_S and self._synced[1][0] == str(folder):  # type: ignore[index]
+                return None
+            files = corpus_files(folder)
+            state = (str(folder), [(str(p), *(lambda st: (st.st_size, st.st_mtime_ns))(p.stat())) for p in files], self.fingerprint())
+            if self._synced and self._synced[1] == state:
+                self._synced = (now, state)
+                return None
+            owner = str(folder)
+            records = self.records(fresh=True)
+            ids = corpus_ids(folder, files)
+            wanted = set(ids.values())
+            stale = [rid for rid, r in records.items() if rid not in wanted and self._owned(r)]
+            current = all(
+                (r := records.get(aid)) is not None and r.complete and r.corpus == owner and r.context_rule == CONTEXT_RULE
+                and r.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+                for path, aid in ids.items()
+            )
+            report = IngestReport()
+            if not current or stale:
+                articles, unreadable = load_corpus_report(folder, max_bytes) if (files and not current) else ([], [])
+                if stale and not articles and not current:
+                    others = sorted({records[rid].corpus or "an earlier corpus" for rid in stale})
+                    raise CorpusError(
+                        f"The corpus folder {folder} holds no readable article ({len(files)} file(s), "
+                        f"{len(unreadable)} unreadable); the index holds {len(stale)} article(s) from {', '.join(others)}. "
+                        "Add articles to the folder, point KUTIP_CORPUS_DIR back, or empty the index with: kutip ingest --rebuild"
+                    )
+                for rid in stale:
+                    self.remove(rid)
+                if not current:
+                    report = self.ingest(articles, progress=progress, corpus=folder)
+                else:
+                    self.ensure_bm25()
+                report.removed = [*report.removed, *stale]
+                report.switched_from = sorted({records[rid].corpus or "an earlier corpus" for rid in stale if records[rid].corpus != owner})
+                report.unreadable = [u.reason for u in unreadable]
+            self._synced = (time.monotonic(), (str(folder), state[1], self.fingerprint()))
+        if report.changed and not quiet:
+            print(f"kutip: the index follows {folder}: {report.summary()}", file=sys.stderr)
+        return report
+
     # ------------------------------------------------------------------ reading
 
     def _rows_to_sentences(self, ids: list[str], docs: list[str], metas: list[dict[str, Any]]) -> list[StoredSentence]:
@@ -443,6 +542,8 @@ class SentenceIndex:
                     title=record.title,
                     outlet=record.outlet,
                     published=record.published,
+                    language=record.language,
+                    source=record.source or None,
                 )
             )
         return out

@@ -37,7 +37,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.llm import LLM
 from pydantic import BaseModel, PrivateAttr
 
-from .errors import BackendUnavailableError, ModelFileError, PromptTooLongError
+from .errors import BackendUnavailableError, ModelFileError, PromptBudgetError
 from .settings import Settings
 
 # ----------------------------------------------------------------------------- packaged GGUF
@@ -309,7 +309,10 @@ class LlamaCppLLM(CustomLLM):
         and the prompt stays cached for a writing that continues it."""
         tokens = self._llama.tokenize(chatml(messages).encode("utf-8"), special=True)
         if len(tokens) + 8 > self.n_ctx:
-            raise PromptTooLongError(f"The question and its {len(tokens):,}-token context do not fit the model's {self.n_ctx:,}-token window.")
+            raise PromptBudgetError(
+                f"The prompt ({len(tokens):,} tokens) does not fit the model's {self.n_ctx:,}-token context window; "
+                "ask with fewer sentences (top_k) or raise KUTIP_CONTEXT_WINDOW."
+            )
         ids = []
         for option in options:
             piece = self._llama.tokenize(option.encode("utf-8"), add_bos=False, special=False)
@@ -375,7 +378,10 @@ class LlamaCppLLM(CustomLLM):
         max_tokens = int(kwargs.get("max_tokens", self.max_new_tokens))
         budget = self.n_ctx - self.count_tokens(prompt) - 8
         if budget < 16:
-            raise PromptTooLongError("The question and the sentences retrieved for it do not fit the model's context window.")
+            raise PromptBudgetError(
+                f"The prompt ({self.n_ctx - budget - 8} tokens) leaves {max(budget, 0)} of the model's {self.n_ctx}-token "
+                "context window for the answer; ask with fewer sentences (top_k) or raise KUTIP_CONTEXT_WINDOW."
+            )
         markers = kwargs.get("markers")
         processors = [self._marker_constraint(markers)] if markers else None
         with self._lock:

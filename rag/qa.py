@@ -92,11 +92,7 @@ class QA:
     # ------------------------------------------------------------------ set-up
 
     def ensure_index(self) -> None:
-        """Index ``corpus_dir`` when the index is empty (first use on a fresh machine)."""
-        with self._ingest_lock:
-            if not self.index.complete_articles():
-                articles, _ = load_corpus_report(self.settings.corpus_dir)
-                self.index.ingest(articles)
+        self.index.sync(self.settings.corpus_dir)  # the index follows corpus_dir: adds, updates, removals (rag.index)
 
     def llm(self, settings: Settings | None = None, purpose: Literal["answer", "condense"] = "answer") -> Any:
         """The answering LLM (or the one that rewrites follow-ups), loaded on first use."""

@@ -18,7 +18,7 @@ class Citation(BaseModel):
     title: str
     outlet: str | None = None
     published: date | None = None
-    source: str | None = Field(None, description="Where the article came from: its file or its link.")
+    source: str | None = Field(None, description="The article's file (path in the corpus folder) or the link it came from.")
     score: float = Field(description="How strongly the model chose this sentence as evidence (renormalised probability, 0..1).")
 
 

@@ -107,7 +107,9 @@ def test_metadata(articles):
     assert a["001_dba1eee5a9ccde63"].published is None  # states no date: none invented
     assert a["004_ceac9d7f48264563"].published is None
     assert a["000_08ce80ad1bf367da"].outlet == "ILLINI NEWS"
-    assert a["001_dba1eee5a9ccde63"].outlet == "Bloomberg Technoz"
+    # 001 names its outlet only in a "Logo Bloomberg Technoz" masthead line: a seed-specific rule used
+    # to read it; masthead lines are now dropped as page chrome and no outlet is invented (issue #16)
+    assert a["001_dba1eee5a9ccde63"].outlet is None
     assert a["002_71ed3bbcc62fd0db"].outlet == "Ritmee"
     assert a["004_ceac9d7f48264563"].outlet == "PASUNDAN EKSPRES"
     assert a["003_c88d8b6703be8690"].title == "Kim Jong Un Dorong Korea Utara Tingkatkan Produksi Amunisi Artileri"
@@ -167,11 +169,13 @@ def test_bad_files_are_reported_and_skipped(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"  \n")
     (tmp_path / "latin1.txt").write_bytes("Berita tentang Korea Utara dan Rusia. Harga naik 5 persen. Caf\xe9".encode("latin-1"))
     (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF")  # not an article type: ignored
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")  # a PDF is an article type now: a broken one is reported
+    (tmp_path / "notes.docx").write_bytes(b"PK")  # not an article type: ignored
     articles, skipped = load_corpus_report(tmp_path)
     assert len(articles) == 5
     reasons = {Path(s.path).name: s.reason for s in skipped}
-    assert set(reasons) == {"empty.txt", "latin1.txt", "binary.txt"}
+    assert set(reasons) == {"empty.txt", "latin1.txt", "binary.txt", "notes.pdf"}
+    assert "not a readable PDF" in reasons["notes.pdf"]
     assert "empty" in reasons["empty.txt"] and "UTF-8" in reasons["latin1.txt"] and "binary" in reasons["binary.txt"]
 
 

@@ -230,15 +230,17 @@ def test_upload_rejects_bad_files_and_detects_duplicates(ui, tmp_path):
     (files / "kosong.txt").write_bytes(b"")
     (files / "latin1.txt").write_bytes("Berita Korea Utara. Caf\xe9 di Seoul.".encode("latin-1"))
     (files / "laporan.pdf").write_bytes(b"%PDF-1.4 not an article")
+    (files / "laporan.docx").write_bytes(b"PK\x03\x04 a word file")
     (files / "besar.txt").write_text("Kalimat yang panjang sekali. " * 3000, encoding="utf-8")
     shutil.copy(SEEDS / "000_08ce80ad1bf367da.txt", files / "salinan.txt")
     before = set(qa.index.complete_articles())
     log, table, summary, cleared = upload(client(url), sorted(files.iterdir()))
     text = plain(log)
-    assert "0 added, 1 already present, 4 rejected" in text
+    assert "0 added, 1 already present, 5 rejected" in text
     assert "kosong.txt: empty file" in text
     assert "latin1.txt: not UTF-8" in text
-    assert "laporan.pdf: wrong file type (.pdf)" in text
+    assert "laporan.pdf: not a readable PDF" in text
+    assert "laporan.docx: wrong file type (.docx); the article types accepted are .txt, .md, .html, .htm, .pdf" in text
     assert re.search(r"besar\.txt: too large \([\d,]+ bytes; the limit is 50,000\)", text)
     assert "salinan.txt: already in the corpus as" in text and "000_08ce80ad1bf367da" in text
     assert set(qa.index.complete_articles()) == before

@@ -31,7 +31,8 @@ from rag.errors import KutipError  # noqa: E402
 from rag.models import ollama_models  # noqa: E402
 from rag.qa import QA  # noqa: E402
 from rag.schema import Answer  # noqa: E402
-from rag.settings import LlmName, Settings  # noqa: E402
+from rag.corpus import ARTICLE_SUFFIXES  # noqa: E402
+from rag.settings import PROJECT_ROOT, LlmName, Settings  # noqa: E402
 
 from .render import (  # noqa: E402
     CORPUS_HEADERS,
@@ -46,7 +47,7 @@ from .render import (  # noqa: E402
     sources_html,
     timings_text,
 )
-from .uploads import UploadResult, process_uploads  # noqa: E402
+from .uploads import UploadResult, add_link, process_uploads  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CSS = (HERE / "style.css").read_text(encoding="utf-8")
@@ -57,7 +58,7 @@ EMBEDDED_MODELS: list[tuple[str, str]] = [
     ("Qwen2.5-Coder 1.5B — embedded (default)", "qwen2.5-coder-1.5b"),
     ("Qwen2.5-Coder 0.5B — embedded (fast)", "qwen2.5-coder-0.5b"),
 ]
-EXAMPLES = [
+SEED_EXAMPLES = [  # shown only when the loaded corpus is the seed folder
     "Berapa kontainer senjata yang dikirim Korea Utara ke Rusia?",
     "Di kota mana pabrik rudal KN-23 Korea Utara berada?",
     "How many KN-23 missiles did Russia fire in 2024?",
@@ -69,6 +70,21 @@ FOCUS_JS = "() => { const t = document.querySelector('#kutip-question textarea')
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def corpus_examples(qa: QA, limit: int = 4) -> list[str]:
+    """Example questions for the corpus that is loaded: the seed questions on the seed folder, else
+    one question about each of the newest articles, by its title, in the article's language."""
+    settings = qa.settings
+    if settings.corpus_dir == (PROJECT_ROOT / "seeds").resolve():
+        return list(SEED_EXAMPLES)
+    records = [r for r in qa.index.complete_articles().values() if r.corpus in ("", str(settings.corpus_dir))]
+    records.sort(key=lambda r: (r.published is None, -(r.published.toordinal() if r.published else 0), r.title.lower()))
+    examples = []
+    for r in records[:limit]:
+        title = r.title if len(r.title) <= 90 else r.title[:89].rstrip() + "…"
+        examples.append(f"What does “{title}” report?" if r.language == "en" else f"Apa yang diberitakan dalam “{title}”?")
+    return examples
 
 
 def model_choices(settings: Settings) -> list[tuple[str, str]]:
@@ -249,6 +265,14 @@ def build_app(qa: QA) -> gr.Blocks:
         table, summary = corpus_table()
         yield upload_log_html(results), table, summary, None
 
+    def add_by_link(url: str) -> tuple[Any, ...]:
+        url = (url or "").strip()
+        if not url:
+            raise gr.Error("Paste a link (http:// or https://) first.", duration=4, print_exception=False)
+        result = add_link(qa, url)
+        table, summary = corpus_table()
+        return upload_log_html([result]), table, summary, "" if result.status == "added" else url
+
     def refresh_models() -> Any:
         return gr.Dropdown(choices=model_choices(settings))
 
@@ -277,7 +301,7 @@ def build_app(qa: QA) -> gr.Blocks:
                             placeholder="Ask a question about the indexed news articles, or pick an example below.",
                             group_consecutive_messages=False,
                             autoscroll=True,
-                            examples=[{"text": q, "display_text": q} for q in EXAMPLES],
+                            examples=[{"text": q, "display_text": q} for q in corpus_examples(qa)] or None,
                         )
                         msg = gr.Textbox(
                             elem_id="kutip-question",
@@ -297,7 +321,7 @@ def build_app(qa: QA) -> gr.Blocks:
                 summary = gr.HTML(corpus_summary(), elem_id="kutip-corpus-summary", js_on_load=None, label="Corpus")
                 with gr.Row(equal_height=False):
                     upload = gr.File(
-                        label=f"Add articles: .txt or .md, UTF-8, up to {settings.max_upload_bytes:,} bytes each",
+                        label=f"Add articles: {', '.join(ARTICLE_SUFFIXES)} (text in UTF-8; PDFs with a text layer), up to {settings.max_upload_bytes:,} bytes each",
                         file_count="multiple",
                         type="filepath",
                         elem_id="kutip-upload",
@@ -306,6 +330,12 @@ def build_app(qa: QA) -> gr.Blocks:
                         min_width=300,
                     )
                     upload_log = gr.HTML("", elem_id="kutip-upload-log", js_on_load=None, label="Upload report", scale=1, min_width=300)
+                with gr.Row(equal_height=True):
+                    link_box = gr.Textbox(
+                        label="Add by link", placeholder="https://… a news article's page (fetched once, saved in the corpus folder)",
+                        elem_id="kutip-link", scale=4, max_lines=1,
+                    )
+                    link_button = gr.Button("Add link", elem_id="kutip-link-add", scale=1, size="sm")
                 table = gr.Dataframe(
                     value=corpus_rows(qa.index.complete_articles()),
                     headers=CORPUS_HEADERS,
@@ -376,6 +406,9 @@ def build_app(qa: QA) -> gr.Blocks:
             show_progress="full",
             show_progress_on=[upload_log],
         )
+        link_outputs = [upload_log, table, summary, link_box]
+        link_box.submit(add_by_link, [link_box], link_outputs, api_name="add_link", concurrency_limit=1, concurrency_id="ingest")
+        link_button.click(add_by_link, [link_box], link_outputs, api_visibility="private", concurrency_limit=1, concurrency_id="ingest")
         articles_tab.select(corpus_table, None, [table, summary], api_name="articles", queue=False)
         refresh.click(refresh_models, None, model, api_visibility="private")
     return app

@@ -51,6 +51,21 @@ def source_meta(outlet: str | None, published: date | None) -> str:
     return " · ".join(esc(x) for x in (outlet, fmt_date(published)) if x)
 
 
+def source_html(source: str | None, *, link: bool = True) -> str:
+    """Where an article comes from: a link (an anchor opening a new tab, http/https only, unless
+    ``link`` is off: inside a button) or its file in the corpus folder."""
+    if not source:
+        return ""
+    if re.match(r"^https?://", source, re.IGNORECASE):
+        shown = _short(re.sub(r"^https?://(?:www\.)?", "", source, flags=re.IGNORECASE), 70)
+        if not link:
+            return f'<span class="kutip-source-link" title="{esc(source)}">{esc(shown)}</span>'
+        return f'<a class="kutip-source-link" href="{esc(source)}" target="_blank" rel="noopener noreferrer">{esc(shown)}</a>'
+    shown = source.replace("\\", "/").rsplit("/", 1)[-1] if source.startswith("/") else source  # an older index kept absolute paths
+    return f'<span class="kutip-source-file">{esc(shown)}</span>'
+
+
+
 # ----------------------------------------------------------------------------- per-session state
 
 
@@ -202,7 +217,9 @@ def sources_html(session: Session, turn: int | None, selected: int | None = None
             f'<span class="kutip-num">[{n}]</span><span class="kutip-src-text">'
             f'<span class="kutip-title">{esc(c.title)}</span>'
             + (f'<span class="kutip-meta">{meta}</span>' if meta else "")
-            + f'<span class="kutip-sentence">“{esc(c.sentence)}”</span></span></button></li>'
+            + f'<span class="kutip-sentence">“{esc(c.sentence)}”</span>'
+            + (f'<span class="kutip-src-where">{source_html(c.source, link=False)}</span>' if c.source else "")
+            + "</span></button></li>"
         )
     return f'<div class="kutip-sources" data-turn="{turn}">{head}<ol class="kutip-source-list">{"".join(items)}</ol></div>'
 
@@ -256,7 +273,9 @@ def article_html(
     return (
         f'<div class="kutip-article" data-focus="{1 if focus else 0}" data-article-id="{esc(record.id)}">'
         f'<div class="kutip-article-head"><p class="kutip-article-title">{esc(record.title)}</p>'
-        f'<p class="kutip-meta">{meta + " · " if meta else ""}<code>{esc(record.id)}</code></p>{where}</div>'
+        f'<p class="kutip-meta">{meta + " · " if meta else ""}<code>{esc(record.id)}</code></p>'
+        + (f'<p class="kutip-meta kutip-article-source">{source_html(record.source)}</p>' if record.source else "")
+        + f'{where}</div>'
         f'<div class="kutip-article-body" tabindex="0">{"".join(parts)}</div></div>'
     )
 

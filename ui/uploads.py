@@ -1,8 +1,10 @@
-"""Uploaded files → checked articles → saved under ``corpus_dir`` → indexed.
+"""Uploaded files and links → checked articles → saved under ``corpus_dir`` → indexed.
 
-Every file gets one ``UploadResult``: ``added``, ``duplicate`` (the same article is already
-indexed, byte for byte or as the same cleaned text) or ``rejected`` (wrong type, too large,
-empty, not UTF-8, binary, no sentences) with a reason a user can act on.
+Every file (any format of ``rag.readers.READERS``: .txt, .md, .html, .htm, .pdf) or link gets one
+``UploadResult``: ``added``, ``duplicate`` (the same article is already indexed, byte for byte or as
+the same cleaned text) or ``rejected`` (wrong type, too large, empty, not UTF-8, binary, a scanned
+PDF, a page that cannot be fetched, no sentences) with a reason a user can act on. A link's page is
+saved under ``corpus_dir/links/`` with its URL, which citations show as the source.
 
 Saved names are sanitised (letters, digits, ``.``, ``-``, ``_``; no directories), files are
 created exclusively (never overwriting), and the final path is checked to lie inside
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from rag.corpus import ARTICLE_SUFFIXES, Article, load_article
+from rag.corpus import ARTICLE_SUFFIXES, Article, article_id_for, load_article, save_link
 from rag.errors import ArticleError, KutipError
 from rag.qa import QA
 
@@ -94,7 +96,8 @@ def check_file(qa: QA, name: str, path: Path, staging: Path) -> tuple[UploadResu
     suffix = os.path.splitext(shown)[1].lower()
     if suffix not in ARTICLE_SUFFIXES:
         kind = suffix or "no extension"
-        return UploadResult(shown, "rejected", f"wrong file type ({kind}); only .txt and .md articles are accepted"), None
+        accepted = ", ".join(ARTICLE_SUFFIXES)
+        return UploadResult(shown, "rejected", f"wrong file type ({kind}); the article types accepted are {accepted}"), None
     limit = qa.settings.max_upload_bytes
     try:
         size = path.stat().st_size
@@ -106,6 +109,7 @@ def check_file(qa: QA, name: str, path: Path, staging: Path) -> tuple[UploadResu
     shutil.copyfile(path, staged)
     try:
         article = load_article(staged, limit)
+        article.source = str(staged)  # save_and_index copies these bytes into the corpus
     except ArticleError as exc:
         return UploadResult(shown, "rejected", _reason(exc, staged)), None
     if not article.sentences:
@@ -129,17 +133,17 @@ def save_and_index(qa: QA, name: str, article: Article, progress: Callable[[str]
     target = folder / f"{article_id}{suffix}"
     if not _inside(folder, target):
         return UploadResult(shown, "rejected", "unsafe file name")
-    data = Path(article.source).read_bytes()
+    data = Path(article.source).read_bytes()  # check_file's staged copy
     try:
         with open(target, "xb") as fh:  # exclusive: never overwrite a file in the corpus
             fh.write(data)
     except OSError as exc:
         return UploadResult(shown, "rejected", f"cannot be saved in the corpus folder ({exc.strerror or exc})")
     try:
-        saved = load_article(target, qa.settings.max_upload_bytes)
+        saved = load_article(target, qa.settings.max_upload_bytes, root=folder)
         if progress:
             progress(f"indexing {len(saved.sentences)} sentences")
-        qa.index.ingest([saved])
+        qa.index.ingest([saved], corpus=folder.resolve())
     except (KutipError, RuntimeError) as exc:
         target.unlink(missing_ok=True)
         return UploadResult(shown, "rejected", f"could not be indexed: {exc}")
@@ -147,6 +151,36 @@ def save_and_index(qa: QA, name: str, article: Article, progress: Callable[[str]
     return UploadResult(
         shown, "added", f"added: {len(saved.sentences)} sentences{renamed}", saved.id, saved.title
     )
+
+
+def add_link(qa: QA, url: str) -> UploadResult:
+    """Fetch ``url`` (``rag.readers.fetch_page``: http/https, timeouts, size limit, bounded redirects),
+    save the page under ``corpus_dir/links/`` and index it; the link is the article's source."""
+    url = (url or "").strip()
+    folder = qa.settings.corpus_dir
+    try:
+        target, existed = save_link(url, folder, qa.settings.max_upload_bytes)
+    except KutipError as exc:
+        message = str(exc)
+        return UploadResult(url, "rejected", message[len(url) + 2 :] if message.startswith(f"{url}: ") else message)
+    try:
+        article = load_article(target, qa.settings.max_upload_bytes, root=folder, article_id=article_id_for(target, folder))
+        if not article.sentences:
+            raise ArticleError("no sentences left after cleaning")
+        existing = _same_text(qa, article)
+        if existing is not None:
+            if not existed:
+                target.unlink(missing_ok=True)
+            record = qa.index.complete_articles().get(existing)
+            title = record.title if record else existing
+            return UploadResult(url, "duplicate", f"already in the corpus as “{title}” ({existing})", existing, title)
+        qa.index.ingest([article], corpus=folder.resolve())
+    except (KutipError, RuntimeError) as exc:
+        if not existed:
+            target.unlink(missing_ok=True)
+        return UploadResult(url, "rejected", f"could not be added: {exc}")
+    verb = "updated" if existed else "added"
+    return UploadResult(url, "added", f"{verb}: {len(article.sentences)} sentences from the page (saved as links/{target.name})", article.id, article.title)
 
 
 def process_uploads(
