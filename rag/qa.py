@@ -24,7 +24,7 @@ from .models import LlamaCppLLM, chatml, choose, get_llm, model_label
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query
 from .read import Reading, number_candidates, read
-from .retrieve import retrieve, with_antecedents
+from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Considered, Timings
 from .settings import Settings
 from .write import write
@@ -81,12 +81,17 @@ def validate_question(question: Any, max_chars: int) -> str:
 class QA:
     """A loaded pipeline: index, embedder, LLM (lazily), settings."""
 
-    def __init__(self, settings: Settings | None = None, index: SentenceIndex | None = None, llm: Any = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, index: SentenceIndex | None = None, llm: Any = None,
+        steps: Sequence[PostRetrieval] | None = None,
+    ) -> None:
         """``llm``: an LLM to use instead of the one the settings name (``rag.testing.ScriptedLLM``
-        in fast tests); it answers, reads and rewrites follow-ups alike."""
+        in fast tests); it answers, reads and rewrites follow-ups alike. ``steps``: the post-retrieval
+        steps (default: those ``settings.post_retrieval`` names; ``[]`` reads the plain ranking)."""
         self.settings = settings or Settings()
         self.index = index or SentenceIndex(self.settings)
         self._llm = llm
+        self.steps = list(steps) if steps is not None else post_retrieval_steps(self.index, self.settings)
         self._ingest_lock = threading.Lock()
 
     # ------------------------------------------------------------------ set-up
@@ -154,7 +159,10 @@ class QA:
         query = self.query(question, history, settings)
         found = retrieve(self.index, query, settings, article_ids=article_ids, date_from=date_from, date_to=date_to)
         timings = Timings(retrieval_s=round(found.seconds, 4))
-        yield from self._answer(query, with_antecedents(self.index, found.hits), found.top_dense, settings, started, timings)
+        hits = found.hits
+        for step in self.steps:
+            hits = step(query, hits)
+        yield from self._answer(query, [(h.sentence, h.dense) for h in hits], found.top_dense, settings, started, timings)
 
     def answer_from(self, query: Query, sentences: Sequence[tuple[Any, float]], top_dense: float, settings: Settings) -> Answer:
         """The answer to ``query`` from these sentences alone ((sentence, dense score), best first):

@@ -8,7 +8,9 @@ ones, so its weight in the fusion depends on the question's language (``bm25_wei
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date
+from typing import Protocol
 
 from pydantic import BaseModel
 
@@ -100,18 +102,44 @@ def retrieve(
     )
 
 
-def with_antecedents(index: SentenceIndex, hits: list[Hit]) -> list[tuple[StoredSentence, float]]:
-    """The hit sentences best first, each followed by the sentence it refers back to when it was
-    found through its context vector ("Pabrik ini…" after the sentence naming the factory), each
-    once, with the dense score of the hit."""
-    wanted = [f"{h.sentence.article_id}:{h.sentence.index - 1}" for h in hits if h.sentence.via_context and h.sentence.index > 0]
-    have = {h.sentence.id for h in hits}
-    extra = index.get([sid for sid in wanted if sid not in have])
-    out: list[tuple[StoredSentence, float]] = []
-    seen: set[str] = set()
-    for h in hits:
-        for sentence in (h.sentence, extra.get(f"{h.sentence.article_id}:{h.sentence.index - 1}") if h.sentence.via_context else None):
-            if sentence is not None and sentence.id not in seen:
-                seen.add(sentence.id)
-                out.append((sentence, h.dense))
-    return out
+class PostRetrieval(Protocol):
+    """A step after retrieval: takes the query and the hits, best first, returns the hits to read.
+    ``QA`` applies its list of them in order (``Settings.post_retrieval``); a reranker is one more."""
+
+    def __call__(self, query: Query, hits: list[Hit]) -> list[Hit]: ...
+
+
+class Antecedents:
+    """A hit found through its context vector ("Pabrik ini…") is followed by the sentence it refers
+    back to, with the hit's scores, so the reader sees what "ini" stands for; each sentence once."""
+
+    def __init__(self, index: SentenceIndex) -> None:
+        self.index = index
+
+    def __call__(self, query: Query, hits: list[Hit]) -> list[Hit]:
+        wanted = [f"{h.sentence.article_id}:{h.sentence.index - 1}" for h in hits if h.sentence.via_context and h.sentence.index > 0]
+        have = {h.sentence.id for h in hits}
+        extra = self.index.get([sid for sid in wanted if sid not in have])
+        out: list[Hit] = []
+        seen: set[str] = set()
+        for h in hits:
+            before = extra.get(f"{h.sentence.article_id}:{h.sentence.index - 1}") if h.sentence.via_context else None
+            for hit in (h, h.model_copy(update={"sentence": before}) if before is not None else None):
+                if hit is not None and hit.sentence.id not in seen:
+                    seen.add(hit.sentence.id)
+                    out.append(hit)
+        return out
+
+
+# name -> how to build the step for an index: the one place a post-retrieval step is registered
+POST_RETRIEVAL: dict[str, Callable[[SentenceIndex, Settings], PostRetrieval]] = {
+    "antecedents": lambda index, settings: Antecedents(index),
+}
+
+
+def post_retrieval_steps(index: SentenceIndex, settings: Settings) -> list[PostRetrieval]:
+    """The steps ``settings.post_retrieval`` names, built for ``index``."""
+    unknown = [name for name in settings.post_retrieval if name not in POST_RETRIEVAL]
+    if unknown:
+        raise ValueError(f"unknown post-retrieval step(s) {unknown}; known: {sorted(POST_RETRIEVAL)}")
+    return [POST_RETRIEVAL[name](index, settings) for name in settings.post_retrieval]

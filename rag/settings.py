@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     bm25_weight_id: float = Field(0.5, ge=0, description="Weight of BM25 in fusion for Indonesian questions.")
     bm25_weight_en: float = Field(0.0, ge=0, description="Weight of BM25 in fusion for English questions.")
+    post_retrieval: list[str] = Field(["antecedents"], description="Steps applied to the hits after retrieval, in order (rag.retrieve.POST_RETRIEVAL).")
     read_order: Literal["best-first", "best-last"] = Field("best-first", description="Where the best-retrieved article's sentences stand in the reading prompt.")
     read_rank_prior: float = Field(0.0, ge=0, description="Weight of the retrieval rank prior added to the model's log-probabilities when ranking the candidates.")
     select_ratio: float = Field(0.5, gt=0, le=1, description="A candidate is chosen when its calibrated probability is at least this share of the best one's.")

@@ -26,7 +26,7 @@ from rag.corpus import load_corpus  # noqa: E402
 from rag.evalset import QUESTIONS_FILE, Question, corpus_of, load_questions, resolve_gold  # noqa: E402
 from rag.qa import QA  # noqa: E402
 from rag.read import calibrate, number_candidates, read  # noqa: E402
-from rag.retrieve import retrieve, with_antecedents  # noqa: E402
+from rag.retrieve import retrieve  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 
@@ -45,8 +45,10 @@ def collect(settings: Settings, questions: list[Question], set_name: str, k: int
             continue
         query = qa.query(q.question, None, settings)
         found = retrieve(qa.index, query, settings, top_k=k)
-        sentences = with_antecedents(qa.index, found.hits)
-        candidates = number_candidates([s for s, _ in sentences], [d for _, d in sentences])
+        hits = found.hits
+        for step in qa.steps:
+            hits = step(query, hits)
+        candidates = number_candidates([h.sentence for h in hits], [h.dense for h in hits])
         gold = set(resolve_gold(q, articles)) if q.answerable else set()
         row = {
             "set": set_name, "id": q.id, "answerable": q.answerable, "language": q.language, "asks": query.asks,

@@ -33,7 +33,7 @@ from rag.corpus import (
 from rag.errors import ArticleError, QuestionError
 from rag.index import SentenceIndex
 from rag.qa import QA, validate_question
-from rag.retrieve import retrieve, with_antecedents
+from rag.retrieve import Antecedents, retrieve
 from rag.text import detect_language, numbers, stems, words
 
 from .conftest import FAST_MODEL, ROOT, make_settings
@@ -352,8 +352,8 @@ def test_retrieval_on_hostile_questions_returns_only_real_sentences(qa_fast, see
 def shown(qa_fast):
     """The candidates the reading step shows for ``KN23_QUESTION``."""
     found = retrieve(qa_fast.index, KN23_QUESTION, qa_fast.settings)
-    sentences = with_antecedents(qa_fast.index, found.hits)
-    return number_candidates([s for s, _ in sentences], [d for _, d in sentences])
+    hits = Antecedents(qa_fast.index)(parse_query(KN23_QUESTION), found.hits)
+    return number_candidates([h.sentence for h in hits], [h.dense for h in hits])
 
 
 def model_output(shown_texts: list[str]) -> st.SearchStrategy[str]:

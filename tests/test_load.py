@@ -22,7 +22,8 @@ import pytest
 
 from rag.evalset import load_questions
 from rag.qa import QA, validate_question
-from rag.retrieve import retrieve, with_antecedents
+from rag.query import parse_query
+from rag.retrieve import Antecedents, retrieve
 from rag.schema import Answer
 
 from .conftest import FAST_MODEL, ROOT
@@ -108,7 +109,7 @@ def test_python_api_under_load(fast_settings):
             # built from its own question's context: every citation is a sentence shown for it (the
             # retrieved ones, and the sentence a back-referring hit refers to)
             hits = retrieve(qa.index, asked, fast_settings).hits
-            own = {s.id for s, _ in with_antecedents(qa.index, hits)}
+            own = {h.sentence.id for h in Antecedents(qa.index)(parse_query(asked), hits)}
             cited = {f"{c.article_id}:{c.sentence_index}" for c in answer.citations}
             assert cited <= own, (asked, cited, own)
             assert len(re.findall(r"\[\d+\]", answer.text)) >= 1

@@ -261,3 +261,17 @@ def test_a_report_rescored_at_a_lower_threshold_matches_its_curve():
         row["abstention_recall"], row["false_abstention_rate"], row["fact_and_cited"]) == (0.5, 0.5, 0.5)
     with pytest.raises(ValueError):
         at_threshold(at_threshold(report, 0.25), 0.5)
+
+
+def test_post_retrieval_steps_come_from_settings_and_can_be_left_out(settings):
+    from rag.retrieve import POST_RETRIEVAL, Antecedents, post_retrieval_steps
+
+    assert [type(s) for s in post_retrieval_steps(None, settings)] == [Antecedents]  # type: ignore[arg-type]
+    assert post_retrieval_steps(None, settings.model_copy(update={"post_retrieval": []})) == []  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown post-retrieval"):
+        post_retrieval_steps(None, settings.model_copy(update={"post_retrieval": ["rerank"]}))  # type: ignore[arg-type]
+    assert "antecedents" in POST_RETRIEVAL
+    llm = ScriptedLLM().enqueue_choice({"A": 0.9}).enqueue(" Wali kota menutup 45 sekolah [A].")
+    seen = []
+    qa = QA(settings, llm=llm, steps=[lambda query, hits: seen.append(query.asks) or hits])
+    assert len(qa.steps) == 1 and not seen

@@ -8,7 +8,7 @@ import pytest
 from rag.corpus import load_corpus
 from rag.index import SentenceIndex
 from rag.query import parse_query
-from rag.retrieve import retrieve, with_antecedents
+from rag.retrieve import Antecedents, retrieve
 
 from .conftest import make_settings
 
@@ -45,7 +45,7 @@ def test_a_back_referring_hit_is_shown_after_the_sentence_it_refers_to(small_ind
     found = retrieve(index, "Berapa peti kemas per tahun yang dapat dilayani pelabuhan di Teluk Kendari?", settings, top_k=1)
     hit = found.hits[0].sentence
     assert hit.text.startswith("Pelabuhan ini") and hit.via_context
-    shown = [s.text for s, _ in with_antecedents(index, found.hits)]
+    shown = [h.sentence.text for h in Antecedents(index)(parse_query("q"), found.hits)]
     assert shown[0].startswith("Pelabuhan ini") and "meresmikan pelabuhan" in shown[1]
 
 
