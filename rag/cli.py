@@ -107,8 +107,12 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kutip", description="Question answering over news articles, citing sentences.")
-    parser.add_argument("--model", choices=["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"], help="embedded model (KUTIP_LLM)")
-    parser.add_argument("--backend", choices=["llamacpp", "ollama"], help="LLM backend (KUTIP_BACKEND)")
+    from .models import GGUF_MODELS
+
+    parser.add_argument("--model", choices=list(GGUF_MODELS), help="embedded model (KUTIP_LLM)")
+    from .backends import BACKENDS
+
+    parser.add_argument("--backend", choices=list(BACKENDS), help="LLM backend (KUTIP_BACKEND)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(

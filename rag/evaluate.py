@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from .backends import model_label
 from .corpus import load_corpus
 from .evalset import Question, corpus_of, facts_found, load_questions, resolve_gold
 from .qa import QA
@@ -336,7 +337,7 @@ def run(
             if progress:
                 progress("llama-index", q)
     return {
-        "model": settings.llm if settings.backend == "llamacpp" else settings.ollama_model,
+        "model": model_label(settings).split(":", 1)[1],
         "backend": settings.backend,
         "oracle": oracle,
         "none_threshold": settings.none_threshold,

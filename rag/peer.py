@@ -14,7 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from .index import chroma_client
-from .models import E5Embedding, get_llm, model_label
+from .backends import get_llm, model_label
+from .models import E5Embedding
 from .settings import Settings
 
 

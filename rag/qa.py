@@ -10,9 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import date
-from functools import partial
 from typing import Any, Literal
 
 from .check import check, decide
@@ -20,7 +18,8 @@ from .condense import condense_question
 from .corpus import load_corpus_report
 from .errors import BackendUnavailableError, QuestionError
 from .index import SentenceIndex
-from .models import LlamaCppLLM, chatml, choose, get_llm, model_label
+from .backends import backend_errors, choose, get_llm, model_label
+from .models import LlamaCppLLM, chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query
 from .read import Reading, number_candidates, read
@@ -30,31 +29,6 @@ from .settings import Settings
 from .write import write
 
 History = Sequence[tuple[str, str]]
-
-
-@contextmanager
-def backend_errors(settings: Settings) -> Iterator[None]:
-    """Turn a failing or slow Ollama server into a ``BackendUnavailableError`` that names it."""
-    if settings.backend != "ollama":
-        yield
-        return
-    import httpx
-    import ollama
-
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise BackendUnavailableError(
-            f"Ollama at {settings.ollama_url} did not answer within {settings.ollama_timeout_s:g} s "
-            "(KUTIP_OLLAMA_TIMEOUT_S)."
-        ) from exc
-    except (httpx.HTTPError, ConnectionError) as exc:
-        raise BackendUnavailableError(
-            f"Lost the connection to Ollama at {settings.ollama_url} ({type(exc).__name__}); is 'ollama serve' running?"
-        ) from exc
-    except ollama.ResponseError as exc:
-        hint = f" Pull it with: ollama pull {settings.ollama_model}" if exc.status_code == 404 else ""
-        raise BackendUnavailableError(f"Ollama at {settings.ollama_url} answered: {exc.error}.{hint}") from exc
 
 
 def considered(reading: Reading) -> list[Considered]:
@@ -139,7 +113,8 @@ class QA:
         """The reading step over ``sentences`` ((sentence, dense score), best first)."""
         candidates = number_candidates([s for s, _ in sentences], [d for _, d in sentences])
         with backend_errors(settings):
-            return read(partial(choose, self.llm(settings)), settings.prompts_dir, query, candidates, settings)
+            llm = self.llm(settings)
+            return read(lambda messages, options: choose(llm, messages, options, settings), settings.prompts_dir, query, candidates, settings)
 
     def stream(
         self,

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         "sentence", description="What each sentence's vector is computed on (measured: see rag.index.embedding_text)."
     )
     llm: LlmName = "qwen2.5-coder-1.5b"
-    backend: Literal["llamacpp", "ollama"] = "llamacpp"
+    backend: str = Field("llamacpp", description="An entry of rag.backends.BACKENDS: llamacpp (embedded) or ollama.")
     threads: int = Field(2, ge=1, description="llama.cpp threads.")
     context_window: int = Field(4096, ge=512)
     flash_attn: bool = Field(True, description="llama.cpp flash attention (measured on par or faster for prompts here).")

@@ -38,7 +38,7 @@ def collect(settings: Settings, questions: list[Question], set_name: str, k: int
     rows = []
     from functools import partial
 
-    from rag.models import choose
+    from rag.backends import choose
 
     for q in questions:
         if q.history:
@@ -58,7 +58,8 @@ def collect(settings: Settings, questions: list[Question], set_name: str, k: int
         }
         for order in orders:
             started = time.perf_counter()
-            reading, _ = read(partial(choose, qa.llm(settings)), settings.prompts_dir, query,
+            llm = qa.llm(settings)
+            reading, _ = read(lambda m, o: choose(llm, m, o, settings), settings.prompts_dir, query,
                               candidates, settings.model_copy(update={"read_order": order}))
             row["reads"][order] = {"probs": reading.probs, "seconds": round(time.perf_counter() - started, 3)}
         rows.append(row)

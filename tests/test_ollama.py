@@ -12,7 +12,8 @@ import time
 import pytest
 
 from rag.errors import BackendUnavailableError
-from rag.models import check_ollama, ensure_gguf, ollama_models
+from rag.backends import check_ollama, ollama_models
+from rag.models import ensure_gguf
 from rag.qa import QA
 from rag.schema import Answer
 

@@ -235,7 +235,7 @@ def test_warm_primes_the_fixed_prefix_that_every_prompt_starts_with(qa_fast):
 def test_the_reading_is_one_decode_step_on_a_cached_prompt(qa_fast):
     """Choosing costs one step: asking the same reading twice evaluates only the last token again,
     and the probabilities come out the same."""
-    from rag.models import choose
+    from rag.backends import choose
     from rag.query import parse_query
     from rag.read import number_candidates, options, read_messages
     from rag.retrieve import retrieve
@@ -245,7 +245,7 @@ def test_the_reading_is_one_decode_step_on_a_cached_prompt(qa_fast):
     candidates = number_candidates([h.sentence for h in retrieve(qa_fast.index, query, settings).hits])
     messages = read_messages(settings.prompts_dir, query, candidates)
     llm = qa_fast.llm()
-    first = choose(llm, messages, options(candidates))
+    first = choose(llm, messages, options(candidates), settings)
     assert abs(sum(first.values()) - 1) < 1e-6 and set(first) == set(options(candidates))
-    second = choose(llm, messages, options(candidates))
+    second = choose(llm, messages, options(candidates), settings)
     assert max(abs(first[k] - second[k]) for k in first) < 1e-3

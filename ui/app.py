@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -28,11 +28,11 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import gradio as gr  # noqa: E402
 
 from rag.errors import KutipError  # noqa: E402
-from rag.models import ollama_models  # noqa: E402
+from rag.backends import model_choices, overrides_for_model, selected_model  # noqa: E402
 from rag.qa import QA  # noqa: E402
 from rag.schema import Answer  # noqa: E402
 from rag.corpus import ARTICLE_SUFFIXES  # noqa: E402
-from rag.settings import PROJECT_ROOT, LlmName, Settings  # noqa: E402
+from rag.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 from .render import (  # noqa: E402
     CORPUS_HEADERS,
@@ -54,10 +54,6 @@ CSS = (HERE / "style.css").read_text(encoding="utf-8")
 SOURCES_JS = (HERE / "sources.js").read_text(encoding="utf-8")
 ARTICLE_JS = (HERE / "article.js").read_text(encoding="utf-8")
 
-EMBEDDED_MODELS: list[tuple[str, str]] = [
-    ("Qwen2.5-Coder 1.5B — embedded (default)", "qwen2.5-coder-1.5b"),
-    ("Qwen2.5-Coder 0.5B — embedded (fast)", "qwen2.5-coder-0.5b"),
-]
 SEED_EXAMPLES = [  # shown only when the loaded corpus is the seed folder
     "Berapa kontainer senjata yang dikirim Korea Utara ke Rusia?",
     "Di kota mana pabrik rudal KN-23 Korea Utara berada?",
@@ -87,20 +83,6 @@ def corpus_examples(qa: QA, limit: int = 4) -> list[str]:
     return examples
 
 
-def model_choices(settings: Settings) -> list[tuple[str, str]]:
-    """Embedded models, then the models of the Ollama server at ``ollama_url`` if one answers."""
-    choices = list(EMBEDDED_MODELS)
-    names = ollama_models(settings.ollama_url)
-    if settings.backend == "ollama" and settings.ollama_model not in names:
-        names = [settings.ollama_model, *names]
-    choices += [(f"{name} — Ollama at {settings.ollama_url}", f"ollama:{name}") for name in names]
-    return choices
-
-
-def default_model(settings: Settings) -> str:
-    return f"ollama:{settings.ollama_model}" if settings.backend == "ollama" else settings.llm
-
-
 def overrides_for(model: str | None, top_k: Any) -> dict[str, Any]:
     """The ``QA.stream`` overrides for the Settings tab's choices (unknown values: defaults)."""
     overrides: dict[str, Any] = {}
@@ -108,11 +90,7 @@ def overrides_for(model: str | None, top_k: Any) -> dict[str, Any]:
         overrides["top_k"] = max(1, min(20, int(top_k)))
     except (TypeError, ValueError):
         pass
-    model = (model or "").strip()
-    if model.startswith("ollama:") and len(model) > len("ollama:"):
-        overrides.update(backend="ollama", ollama_model=model[len("ollama:") :])
-    elif model in get_args(LlmName):
-        overrides.update(backend="llamacpp", llm=model)
+    overrides.update(overrides_for_model((model or "").strip()))
     return overrides
 
 
@@ -352,7 +330,7 @@ def build_app(qa: QA) -> gr.Blocks:
                 with gr.Row():
                     model = gr.Dropdown(
                         choices=model_choices(settings),
-                        value=default_model(settings),
+                        value=selected_model(settings),
                         label="Model",
                         info="Embedded models run here on the CPU; Ollama models appear when an Ollama server is reachable.",
                         elem_id="kutip-model",
@@ -464,7 +442,7 @@ def warm_up(qa: QA) -> threading.Thread:
         try:
             qa.ensure_index()
             qa.warm()
-            print(f"kutip: ready ({qa.settings.llm if qa.settings.backend == 'llamacpp' else qa.settings.ollama_model} loaded in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
+            print(f"kutip: ready ({selected_model(qa.settings)} loaded in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - the first question reports the problem again, clearly
             print(f"kutip: warm-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
