@@ -94,13 +94,13 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .evaluate import main as eval_main
+    from evaluation.evaluate import main as eval_main
 
     return eval_main(args, settings)
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from .bench import main as bench_main
+    from evaluation.bench import main as bench_main
 
     return bench_main(args, settings)
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from rag import cli
-from rag.evalset import QUESTIONS_FILE
+from evaluation.evalset import QUESTIONS_FILE
 
 from .conftest import FAST_MODEL
 

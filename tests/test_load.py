@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pytest
 
-from rag.evalset import load_questions
+from evaluation.evalset import load_questions
 from rag.qa import QA, validate_question
 from rag.query import parse_query
 from rag.retrieve import Antecedents, retrieve

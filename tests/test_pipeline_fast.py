@@ -245,7 +245,7 @@ def test_qa_abstains_without_writing_when_none_is_likely(settings):
 
 
 def test_a_report_rescored_at_a_lower_threshold_matches_its_curve():
-    from rag.evaluate import Record, at_threshold, score_systems
+    from evaluation.evaluate import Record, at_threshold, score_systems
 
     def rec(i, answerable, p_none, fact):
         return Record(id=f"r{i}", system="kutip", category="c", language="id", answerable=answerable, question="q",

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.corpus import load_corpus  # noqa: E402
-from rag.evalset import QUESTIONS_FILE, Question, corpus_of, load_questions, resolve_gold  # noqa: E402
+from evaluation.evalset import QUESTIONS_FILE, Question, corpus_of, load_questions, resolve_gold  # noqa: E402
 from rag.qa import QA  # noqa: E402
 from rag.read import calibrate, number_candidates, read  # noqa: E402
 from rag.retrieve import retrieve  # noqa: E402

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .index import chroma_client
-from .backends import get_llm, model_label
-from .models import E5Embedding
-from .settings import Settings
+from rag.index import chroma_client
+from rag.backends import get_llm, model_label
+from rag.models import E5Embedding
+from rag.settings import Settings
 
 
 class PeerCitation(BaseModel):

@@ -21,9 +21,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from .corpus import load_corpus
-from .index import SentenceIndex
-from .settings import Settings
+from rag.corpus import load_corpus
+from rag.index import SentenceIndex
+from rag.settings import Settings
 
 DAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
 BENCH_QUESTIONS = [
@@ -82,7 +82,7 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def bench_ingest(settings: Settings, corpus: Path) -> dict[str, Any]:
-    from .retrieve import retrieve
+    from rag.retrieve import retrieve
 
     articles = load_corpus(corpus)
     index = SentenceIndex(settings, rebuild=True)
@@ -106,7 +106,7 @@ def bench_ingest(settings: Settings, corpus: Path) -> dict[str, Any]:
 
 
 def bench_answers(settings: Settings, n_questions: int) -> dict[str, Any]:
-    from .qa import QA
+    from rag.qa import QA
 
     qa = QA(settings)
     qa.ensure_index()
@@ -125,7 +125,7 @@ def bench_answers(settings: Settings, n_questions: int) -> dict[str, Any]:
 
 
 def bench_peer(settings: Settings, corpus: Path, n_questions: int) -> dict[str, Any]:
-    from .peer import LlamaIndexPeer
+    from evaluation.peer import LlamaIndexPeer
 
     peer = LlamaIndexPeer(settings, corpus_dir=corpus)
     latencies = []

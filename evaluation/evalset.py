@@ -12,8 +12,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel
 
-from .corpus import Article
-from .text import Language
+from rag.corpus import Article
+from rag.text import Language
 
 QUESTIONS_FILE = Path(__file__).resolve().parent.parent / "eval" / "questions.yaml"
 

@@ -39,15 +39,15 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from .backends import model_label
-from .corpus import load_corpus
-from .evalset import Question, corpus_of, facts_found, load_questions, resolve_gold
-from .qa import QA
-from .query import parse_query
-from .retrieve import retrieve
-from .schema import Answer, Citation
-from .settings import Settings
-from .text import detect_language
+from rag.backends import model_label
+from rag.corpus import load_corpus
+from evaluation.evalset import Question, corpus_of, facts_found, load_questions, resolve_gold
+from rag.qa import QA
+from rag.query import parse_query
+from rag.retrieve import retrieve
+from rag.schema import Answer, Citation
+from rag.settings import Settings
+from rag.text import detect_language
 
 
 class Record(BaseModel):
@@ -328,7 +328,7 @@ def run(
         if progress:
             progress("kutip", q)
     if compare:
-        from .peer import LlamaIndexPeer
+        from evaluation.peer import LlamaIndexPeer
 
         peer = LlamaIndexPeer(settings)
         records["llama-index"] = []
