@@ -14,7 +14,6 @@ import random
 import re
 import resource
 import shutil
-import statistics
 import tempfile
 import time
 from datetime import date, timedelta
@@ -59,8 +58,11 @@ def generate_corpus(n: int, out: Path, seeds: Path, seed: int = 7) -> Path:
     for i in range(n):
         day = start + timedelta(days=rng.randrange(0, 1200))
         title = _perturb(rng.choice(titles), rng)
-        lines = [f"{title} ({i})", "",
-                 f"Jakarta, KABAR {'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[i % 26]} – Laporan ini diterbitkan {DAYS[day.weekday()]} ({day.day}/{day.month}/{day.year})."]
+        lines = [
+            f"{title} ({i})",
+            "",
+            f"Jakarta, KABAR {'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[i % 26]} – Laporan ini diterbitkan {DAYS[day.weekday()]} ({day.day}/{day.month}/{day.year}).",
+        ]
         lines += [_perturb(rng.choice(pool), rng) for _ in range(rng.randint(3, 6))]
         (out / f"gen_{i:05d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
@@ -97,11 +99,17 @@ def bench_ingest(settings: Settings, corpus: Path) -> dict[str, Any]:
         latencies.append(time.perf_counter() - t)
     disk = sum(p.stat().st_size for p in settings.data_dir.rglob("*") if p.is_file())
     return {
-        "articles": len(articles), "sentences": sentences, "seconds": round(seconds, 2),
-        "articles_per_s": round(len(articles) / seconds, 2), "sentences_per_s": round(sentences / seconds, 1),
-        "cpu_seconds": round(cpu, 1), "articles_per_cpu_s": round(len(articles) / cpu, 2),
-        "retrieval_p50_ms": round(_pct(latencies, 50) * 1000, 1), "retrieval_p95_ms": round(_pct(latencies, 95) * 1000, 1),
-        "index_mb": round(disk / 1e6, 1), "written": len(report.added),
+        "articles": len(articles),
+        "sentences": sentences,
+        "seconds": round(seconds, 2),
+        "articles_per_s": round(len(articles) / seconds, 2),
+        "sentences_per_s": round(sentences / seconds, 1),
+        "cpu_seconds": round(cpu, 1),
+        "articles_per_cpu_s": round(len(articles) / cpu, 2),
+        "retrieval_p50_ms": round(_pct(latencies, 50) * 1000, 1),
+        "retrieval_p95_ms": round(_pct(latencies, 95) * 1000, 1),
+        "index_mb": round(disk / 1e6, 1),
+        "written": len(report.added),
     }
 
 
@@ -119,8 +127,10 @@ def bench_answers(settings: Settings, n_questions: int) -> dict[str, Any]:
             first.append(answer.timings.first_token_s)
     return {
         "questions": len(total),
-        "first_token_p50_s": _pct(first, 50) if first else None, "first_token_p95_s": _pct(first, 95) if first else None,
-        "total_p50_s": _pct(total, 50), "total_p95_s": _pct(total, 95),
+        "first_token_p50_s": _pct(first, 50) if first else None,
+        "first_token_p95_s": _pct(first, 95) if first else None,
+        "total_p50_s": _pct(total, 50),
+        "total_p95_s": _pct(total, 95),
     }
 
 
@@ -133,19 +143,25 @@ def bench_peer(settings: Settings, corpus: Path, n_questions: int) -> dict[str, 
         t = time.perf_counter()
         peer.retriever.retrieve(q)
         latencies.append(time.perf_counter() - t)
-    out: dict[str, Any] = {"articles": peer.n_documents, "ingest_seconds": round(peer.ingest_seconds, 2),
-                           "articles_per_s": round(peer.n_documents / peer.ingest_seconds, 2),
-                           "retrieval_p50_ms": round(_pct(latencies, 50) * 1000, 1),
-                           "retrieval_p95_ms": round(_pct(latencies, 95) * 1000, 1)}
+    out: dict[str, Any] = {
+        "articles": peer.n_documents,
+        "ingest_seconds": round(peer.ingest_seconds, 2),
+        "articles_per_s": round(peer.n_documents / peer.ingest_seconds, 2),
+        "retrieval_p50_ms": round(_pct(latencies, 50) * 1000, 1),
+        "retrieval_p95_ms": round(_pct(latencies, 95) * 1000, 1),
+    }
     if n_questions:
         peer.ask(BENCH_QUESTIONS[0])
         answers = [peer.ask(q) for q in BENCH_QUESTIONS[1 : 1 + n_questions]]
         firsts = [a.first_token_s for a in answers if a.first_token_s is not None]
-        out.update({
-            "first_token_p50_s": _pct(firsts, 50) if firsts else None,
-            "total_p50_s": _pct([a.total_s for a in answers], 50), "total_p95_s": _pct([a.total_s for a in answers], 95),
-            "query_to_stream_p50_s": round(_pct([a.retrieval_s for a in answers], 50), 2),
-        })
+        out.update(
+            {
+                "first_token_p50_s": _pct(firsts, 50) if firsts else None,
+                "total_p50_s": _pct([a.total_s for a in answers], 50),
+                "total_p95_s": _pct([a.total_s for a in answers], 95),
+                "query_to_stream_p50_s": round(_pct([a.retrieval_s for a in answers], 50), 2),
+            }
+        )
     return out
 
 
@@ -156,8 +172,13 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="kutip-bench-"))
-    results: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "ingest": {}, "answers": {}, "peer": {},
-                               "peak_rss_mb_after": {}}
+    results: dict[str, Any] = {
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "ingest": {},
+        "answers": {},
+        "peer": {},
+        "peak_rss_mb_after": {},
+    }
 
     def save(phase: str, figures: dict[str, Any]) -> None:
         results["peak_rss_mb_after"][phase] = results["peak_rss_mb"] = round(_peak_rss_mb(), 1)
@@ -204,32 +225,49 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 def render(results: dict[str, Any]) -> str:
     """The bench figures as Markdown tables (kutip, then the peer beside it where measured)."""
-    lines = ["| corpus | system | articles | sentences | ingest s | articles/s | articles per CPU s | sentences/s | retrieval p50 ms | p95 ms | index MB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| corpus | system | articles | sentences | ingest s | articles/s | articles per CPU s | sentences/s | retrieval p50 ms | p95 ms | index MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in results["ingest"].items():
-        lines.append(f"| {name} | kutip | {r['articles']} | {r['sentences']} | {r['seconds']} | {r['articles_per_s']} | "
-                     f"{r.get('articles_per_cpu_s', '–')} | {r['sentences_per_s']} | {r['retrieval_p50_ms']} | {r['retrieval_p95_ms']} | {r['index_mb']} |")
+        lines.append(
+            f"| {name} | kutip | {r['articles']} | {r['sentences']} | {r['seconds']} | {r['articles_per_s']} | "
+            f"{r.get('articles_per_cpu_s', '–')} | {r['sentences_per_s']} | {r['retrieval_p50_ms']} | {r['retrieval_p95_ms']} | {r['index_mb']} |"
+        )
         peer = results["peer"].get(name)
         if peer:
-            lines.append(f"| {name} | llama-index peer | {peer['articles']} | – | {peer['ingest_seconds']} | {peer['articles_per_s']} "
-                         f"| – | – | {peer.get('retrieval_p50_ms', '–')} | {peer.get('retrieval_p95_ms', '–')} | – |")
-    lines += ["", "| system / model (seeds, after a warm-up question) | first token p50 s | p95 s | total p50 s | total p95 s |",
-              "|---|---|---|---|---|"]
+            lines.append(
+                f"| {name} | llama-index peer | {peer['articles']} | – | {peer['ingest_seconds']} | {peer['articles_per_s']} "
+                f"| – | – | {peer.get('retrieval_p50_ms', '–')} | {peer.get('retrieval_p95_ms', '–')} | – |"
+            )
+    lines += [
+        "",
+        "| system / model (seeds, after a warm-up question) | first token p50 s | p95 s | total p50 s | total p95 s |",
+        "|---|---|---|---|---|",
+    ]
     for model, r in results["answers"].items():
-        lines.append(f"| kutip {model} ({r['questions']} questions) | {r['first_token_p50_s']} | {r['first_token_p95_s']} | "
-                     f"{r['total_p50_s']} | {r['total_p95_s']} |")
+        lines.append(
+            f"| kutip {model} ({r['questions']} questions) | {r['first_token_p50_s']} | {r['first_token_p95_s']} | "
+            f"{r['total_p50_s']} | {r['total_p95_s']} |"
+        )
     peer = results["peer"].get("seeds", {})
     if peer.get("total_p50_s") is not None:
-        lines.append(f"| llama-index peer qwen2.5-coder-1.5b | {peer['first_token_p50_s']} | – | {peer['total_p50_s']} | {peer['total_p95_s']} |")
+        lines.append(
+            f"| llama-index peer qwen2.5-coder-1.5b | {peer['first_token_p50_s']} | – | {peer['total_p50_s']} | {peer['total_p95_s']} |"
+        )
         kutip = results["answers"].get("qwen2.5-coder-1.5b", {})
         if kutip.get("first_token_p50_s") and peer.get("first_token_p50_s"):
-            lines.append(f"\nPeer / kutip, 1.5B: time to first token {peer['first_token_p50_s'] / kutip['first_token_p50_s']:.1f}×, "
-                         f"total {peer['total_p50_s'] / kutip['total_p50_s']:.1f}× (p50).")
+            lines.append(
+                f"\nPeer / kutip, 1.5B: time to first token {peer['first_token_p50_s'] / kutip['first_token_p50_s']:.1f}×, "
+                f"total {peer['total_p50_s'] / kutip['total_p50_s']:.1f}× (p50)."
+            )
     for name, peer_run in results["peer"].items():
         mine = results["ingest"].get(name)
         if mine and peer_run.get("articles_per_s"):
-            lines.append(f"Ingest of {name}: kutip {mine['articles_per_s']} articles/s, peer {peer_run['articles_per_s']} "
-                         f"({mine['articles_per_s'] / peer_run['articles_per_s']:.2f}×; kutip embeds every sentence, the peer one chunk per article).")
+            lines.append(
+                f"Ingest of {name}: kutip {mine['articles_per_s']} articles/s, peer {peer_run['articles_per_s']} "
+                f"({mine['articles_per_s'] / peer_run['articles_per_s']:.2f}×; kutip embeds every sentence, the peer one chunk per article)."
+            )
     phases = ", ".join(f"{k} {v} MB" for k, v in results.get("peak_rss_mb_after", {}).items())
     lines.append(f"\nPeak memory (RSS, one process): {results.get('peak_rss_mb')} MB; after each phase: {phases}")
     return "\n".join(lines)

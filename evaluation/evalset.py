@@ -50,9 +50,14 @@ def load_questions(path: Path = QUESTIONS_FILE, split: str = "all") -> list[Ques
         data = json.loads((path / "questions.json").read_text(encoding="utf-8"))
         questions = [
             Question(
-                id=q["id"], question=q["question"], language=q.get("lang", "id"),
-                category="answerable" if q["answerable"] else "unanswerable", answerable=q["answerable"], split="dev",
-                gold_facts=q.get("facts", []), evidence_mode=q.get("evidence", {}).get("mode", "any"),
+                id=q["id"],
+                question=q["question"],
+                language=q.get("lang", "id"),
+                category="answerable" if q["answerable"] else "unanswerable",
+                answerable=q["answerable"],
+                split="dev",
+                gold_facts=q.get("facts", []),
+                evidence_mode=q.get("evidence", {}).get("mode", "any"),
                 gold_sentences=[GoldSentence(article_id=a, text=t) for a, t in q.get("evidence", {}).get("items", [])],
             )
             for q in data["questions"]
@@ -82,7 +87,8 @@ def resolve_gold(question: Question, articles: dict[str, Article]) -> list[str]:
             article = articles.get(gold.article_id)
             target = _norm(gold.text)
             found += [
-                s.id for s in (article.sentences if article else [])
+                s.id
+                for s in (article.sentences if article else [])
                 if target in _norm(s.text) or (len(_norm(s.text)) >= 25 and _norm(s.text) in target)
             ]
         return list(dict.fromkeys(found))

@@ -39,13 +39,13 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from evaluation.evalset import Question, corpus_of, facts_found, load_questions, resolve_gold
 from rag.backends import model_label
 from rag.corpus import load_corpus
-from evaluation.evalset import Question, corpus_of, facts_found, load_questions, resolve_gold
 from rag.qa import QA
 from rag.query import parse_query
 from rag.retrieve import retrieve
-from rag.schema import Answer, Citation
+from rag.schema import Answer
 from rag.settings import Settings
 from rag.text import detect_language
 
@@ -95,8 +95,13 @@ def _score_answer(rec: Record, q: Question, answer: Answer) -> None:
     rec.answer, rec.abstained, citations = answer.text, answer.abstained, answer.citations
     rec.p_none, rec.abstain_reason = answer.p_none, answer.abstain_reason
     rec.considered = [
-        {"id": f"{c.article_id}:{c.sentence_index}", "rank": c.rank, "p": c.probability, "chosen": c.chosen,
-         "gold": f"{c.article_id}:{c.sentence_index}" in rec.gold_ids}
+        {
+            "id": f"{c.article_id}:{c.sentence_index}",
+            "rank": c.rank,
+            "p": c.probability,
+            "chosen": c.chosen,
+            "gold": f"{c.article_id}:{c.sentence_index}" in rec.gold_ids,
+        }
         for c in answer.considered
     ]
     rec.first_token_s, rec.total_s = answer.timings.first_token_s, answer.timings.total_s
@@ -112,20 +117,31 @@ def _score_answer(rec: Record, q: Question, answer: Answer) -> None:
         rec.fact_and_cited = bool(rec.fact_hit and rec.citation_hit)
     if not rec.abstained and citations:
         gold_texts = [_norm(t.text) for t in q.gold_sentences]
-        rec.citation_precision = float(np.mean([_supports(t, q, gold_texts) for t in rec.cited_texts])) if q.answerable else 0.0
+        rec.citation_precision = (
+            float(np.mean([_supports(t, q, gold_texts) for t in rec.cited_texts])) if q.answerable else 0.0
+        )
 
 
 def _record(q: Question, articles: dict) -> Record:
     gold_ids = resolve_gold(q, articles) if q.answerable else []
-    return Record(id=q.id, system="kutip", category=q.category, language=q.language, answerable=q.answerable,
-                  question=q.question, answer="", abstained=False, gold_ids=gold_ids)
+    return Record(
+        id=q.id,
+        system="kutip",
+        category=q.category,
+        language=q.language,
+        answerable=q.answerable,
+        question=q.question,
+        answer="",
+        abstained=False,
+        gold_ids=gold_ids,
+    )
 
 
 def score_kutip(q: Question, qa: QA, articles: dict, settings: Settings) -> Record:
     rec = _record(q, articles)
     try:
         answer = qa.ask(q.question, q.history or None)
-    except Exception as exc:  # noqa: BLE001 - an evaluation records failures instead of stopping
+    except Exception as exc:
         rec.error = f"{type(exc).__name__}: {exc}"
         return rec
     _score_answer(rec, q, answer)
@@ -156,12 +172,20 @@ _PEER_REFUSAL = re.compile(
 
 def score_peer(q: Question, peer: Any) -> Record:
     gold_texts = [_norm(t.text) for t in q.gold_sentences]
-    rec = Record(id=q.id, system="llama-index", category=q.category, language=q.language, answerable=q.answerable,
-                 question=q.question, answer="", abstained=False)
+    rec = Record(
+        id=q.id,
+        system="llama-index",
+        category=q.category,
+        language=q.language,
+        answerable=q.answerable,
+        question=q.question,
+        answer="",
+        abstained=False,
+    )
     question = q.question if not q.history else " ".join([h[0] for h in q.history] + [q.question])
     try:
         answer = peer.ask(question)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         rec.error = f"{type(exc).__name__}: {exc}"
         return rec
     rec.answer = answer.text
@@ -177,7 +201,9 @@ def score_peer(q: Question, peer: Any) -> Record:
             rec.citation_hit = bool(gold_texts) and all(g in cited for g in gold_texts)
     if not rec.abstained and answer.citations:
         rec.citation_precision = (
-            float(np.mean([any(g in _norm(c.text) for g in gold_texts) for c in answer.citations])) if q.answerable else 0.0
+            float(np.mean([any(g in _norm(c.text) for g in gold_texts) for c in answer.citations]))
+            if q.answerable
+            else 0.0
         )
     return rec
 
@@ -230,9 +256,21 @@ def breakdown(records: list[Record], key: str) -> dict[str, dict[str, Any]]:
     return {k: metrics(v) for k, v in sorted(groups.items())}
 
 
-MAIN_METRICS = ["recall@5", "fact_recall", "fact_and_cited", "citation_recall", "citation_precision", "abstention_recall",
-                "false_abstention_rate", "cited_chars_per_answer", "citing_share", "cited_chars_per_citing_answer",
-                "first_token_p50_s", "total_p50_s", "total_p95_s"]
+MAIN_METRICS = [
+    "recall@5",
+    "fact_recall",
+    "fact_and_cited",
+    "citation_recall",
+    "citation_precision",
+    "abstention_recall",
+    "false_abstention_rate",
+    "cited_chars_per_answer",
+    "citing_share",
+    "cited_chars_per_citing_answer",
+    "first_token_p50_s",
+    "total_p50_s",
+    "total_p95_s",
+]
 
 
 def markdown_table(columns: dict[str, dict[str, Any]], rows: list[str]) -> str:
@@ -293,20 +331,26 @@ def plot(report: dict[str, Any], out: Path) -> list[str]:
     return files
 
 
-def curve(records: list[Record], thresholds: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01)) -> list[dict[str, Any]]:
+def curve(
+    records: list[Record],
+    thresholds: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01),
+) -> list[dict[str, Any]]:
     """Abstention recall, false abstention and fact-and-cited had kutip abstained at each P(none)
     threshold (from the recorded P(none); answers abstained for another reason stay abstained)."""
     rows = []
     for t in thresholds:
-        def out(r: Record) -> bool:
+
+        def out(r: Record, t: float = t) -> bool:
             return r.abstained or (r.p_none is not None and r.p_none >= t)
 
-        rows.append({
-            "none_threshold": t,
-            "abstention_recall": _mean([out(r) for r in records if not r.answerable]),
-            "false_abstention_rate": _mean([out(r) for r in records if r.answerable]),
-            "fact_and_cited": _mean([bool(r.fact_and_cited) and not out(r) for r in records if r.answerable]),
-        })
+        rows.append(
+            {
+                "none_threshold": t,
+                "abstention_recall": _mean([out(r) for r in records if not r.answerable]),
+                "false_abstention_rate": _mean([out(r) for r in records if r.answerable]),
+                "fact_and_cited": _mean([bool(r.fact_and_cited) and not out(r) for r in records if r.answerable]),
+            }
+        )
     return rows
 
 
@@ -341,7 +385,19 @@ def run(
         "backend": settings.backend,
         "oracle": oracle,
         "none_threshold": settings.none_threshold,
-        "settings": settings.model_dump(mode="json", include={"top_k", "read_order", "read_rank_prior", "select_ratio", "max_chosen", "max_chosen_many", "none_threshold", "abstain_threshold"}),
+        "settings": settings.model_dump(
+            mode="json",
+            include={
+                "top_k",
+                "read_order",
+                "read_rank_prior",
+                "select_ratio",
+                "max_chosen",
+                "max_chosen_many",
+                "none_threshold",
+                "abstain_threshold",
+            },
+        ),
         "questions": len(questions),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "systems": score_systems(records),
@@ -352,15 +408,21 @@ def run(
 def score_systems(records: dict[str, list[Record]]) -> dict[str, Any]:
     """Each system's figures: overall, by category and by language."""
     return {
-        name: {"overall": metrics(recs), "by_category": breakdown(recs, "category"), "by_language": breakdown(recs, "language"),
-               "curve": curve(recs)}
+        name: {
+            "overall": metrics(recs),
+            "by_category": breakdown(recs, "category"),
+            "by_language": breakdown(recs, "language"),
+            "curve": curve(recs),
+        }
         for name, recs in records.items()
     }
 
 
 def rescore(report: dict[str, Any]) -> dict[str, Any]:
     """Recompute every figure of a report from its stored records (after a metric is added)."""
-    report["systems"] = score_systems({name: [Record.model_validate(r) for r in recs] for name, recs in report["records"].items()})
+    report["systems"] = score_systems(
+        {name: [Record.model_validate(r) for r in recs] for name, recs in report["records"].items()}
+    )
     return report
 
 
@@ -374,10 +436,19 @@ def at_threshold(report: dict[str, Any], none_threshold: float) -> dict[str, Any
     for records in out["records"].values():
         for r in records:
             if not r["abstained"] and r.get("p_none") is not None and r["p_none"] >= none_threshold:
-                r.update(abstained=True, answer=f"(abstained: P(none) = {r['p_none']:.2f})", cited_ids=[], cited_texts=[],
-                         cited_chars=0, citation_hit=None, citation_precision=None, fact_hit=False if r["answerable"] else None,
-                         fact_and_cited=False if r["answerable"] else None, language_ok=True,
-                         abstain_reason=f"P(none) = {r['p_none']:.2f} (re-scored)")
+                r.update(
+                    abstained=True,
+                    answer=f"(abstained: P(none) = {r['p_none']:.2f})",
+                    cited_ids=[],
+                    cited_texts=[],
+                    cited_chars=0,
+                    citation_hit=None,
+                    citation_precision=None,
+                    fact_hit=False if r["answerable"] else None,
+                    fact_and_cited=False if r["answerable"] else None,
+                    language_ok=True,
+                    abstain_reason=f"P(none) = {r['p_none']:.2f} (re-scored)",
+                )
     out["none_threshold"] = none_threshold
     out["rescored_from"] = report.get("none_threshold")
     return rescore(out)
@@ -392,7 +463,21 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         f"# kutip evaluation{' (oracle: gold sentences only)' if report.get('oracle') else ''} — {report['backend']}:{report['model']}, "
         f"{report['questions']} questions ({report['created']})",
         "",
-        markdown_table(overall, ["questions", "errors", "recall@1", "recall@5", "recall@10", "mrr", *MAIN_METRICS[1:], "language_match", "abstention_precision", "first_token_p95_s"]),
+        markdown_table(
+            overall,
+            [
+                "questions",
+                "errors",
+                "recall@1",
+                "recall@5",
+                "recall@10",
+                "mrr",
+                *MAIN_METRICS[1:],
+                "language_match",
+                "abstention_precision",
+                "first_token_p95_s",
+            ],
+        ),
         "",
         "## By category (kutip)",
         "",
@@ -406,8 +491,10 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         "",
         "| P(none) threshold | unanswerable abstained | answerable wrongly abstained | fact and cited |",
         "|---|---|---|---|",
-        *[f"| {row['none_threshold']} | {row['abstention_recall']} | {row['false_abstention_rate']} | {row['fact_and_cited']} |"
-          for row in report["systems"]["kutip"].get("curve", [])],
+        *[
+            f"| {row['none_threshold']} | {row['abstention_recall']} | {row['false_abstention_rate']} | {row['fact_and_cited']} |"
+            for row in report["systems"]["kutip"].get("curve", [])
+        ],
         "",
         "## Metric definitions",
         "",
@@ -430,13 +517,21 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     questions = load_questions(path, args.split)
     corpus = corpus_of(path)
     if corpus is not None:  # a benchmark brings its corpus: index it in a data folder of its own
-        settings = settings.model_copy(update={"corpus_dir": corpus.resolve(), "data_dir": settings.data_dir / "bench" / path.resolve().name})
+        settings = settings.model_copy(
+            update={"corpus_dir": corpus.resolve(), "data_dir": settings.data_dir / "bench" / path.resolve().name}
+        )
     if args.limit:
         questions = questions[: args.limit]
     total = len(questions) * (2 if args.compare else 1)
     with Progress(transient=True) as bar:
         task = bar.add_task("evaluating", total=total)
-        report = run(settings, questions, compare=args.compare, oracle=args.oracle, progress=lambda system, q: bar.update(task, advance=1, description=f"{system} {q.id}"))
+        report = run(
+            settings,
+            questions,
+            compare=args.compare,
+            oracle=args.oracle,
+            progress=lambda system, q: bar.update(task, advance=1, description=f"{system} {q.id}"),
+        )
     out = Path(args.out)
     write_report(report, out)
     overall = {name: s["overall"] for name, s in report["systems"].items()}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from rag.index import chroma_client
 from rag.backends import get_llm, model_label
+from rag.index import chroma_client
 from rag.models import E5Embedding
 from rag.settings import Settings
 
@@ -53,9 +53,11 @@ class LlamaIndexPeer:
         started = time.perf_counter()
         try:
             client.delete_collection(collection)
-        except Exception:  # noqa: BLE001 - absent is fine
+        except Exception:
             pass
-        store = ChromaVectorStore(chroma_collection=client.get_or_create_collection(collection, embedding_function=None))
+        store = ChromaVectorStore(
+            chroma_collection=client.get_or_create_collection(collection, embedding_function=None)
+        )
         documents = SimpleDirectoryReader(str(corpus), required_exts=[".txt", ".md"], recursive=True).load_data()
         for doc in documents:
             doc.metadata["article_id"] = Path(doc.metadata.get("file_name", "")).stem
@@ -85,6 +87,11 @@ class LlamaIndexPeer:
             if i in cited
         ]
         return PeerAnswer(
-            question=question, text=text.strip(), citations=citations, first_token_s=first, total_s=total,
-            retrieval_s=retrieval_s, model=model_label(self.settings),
+            question=question,
+            text=text.strip(),
+            citations=citations,
+            first_token_s=first,
+            total_s=total,
+            retrieval_s=retrieval_s,
+            model=model_label(self.settings),
         )

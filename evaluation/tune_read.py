@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.corpus import load_corpus  # noqa: E402
-from evaluation.evalset import QUESTIONS_FILE, Question, corpus_of, load_questions, resolve_gold  # noqa: E402
-from rag.qa import QA  # noqa: E402
-from rag.read import calibrate, number_candidates, read  # noqa: E402
-from rag.retrieve import retrieve  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from evaluation.evalset import QUESTIONS_FILE, Question, corpus_of, load_questions, resolve_gold
+from rag.corpus import load_corpus
+from rag.qa import QA
+from rag.read import calibrate, number_candidates, read
+from rag.retrieve import retrieve
+from rag.settings import Settings
 
 
 def collect(settings: Settings, questions: list[Question], set_name: str, k: int, orders: list[str]) -> list[dict]:
@@ -36,7 +36,6 @@ def collect(settings: Settings, questions: list[Question], set_name: str, k: int
     qa.warm()
     articles = {a.id: a for a in load_corpus(settings.corpus_dir)}
     rows = []
-    from functools import partial
 
     from rag.backends import choose
 
@@ -51,20 +50,35 @@ def collect(settings: Settings, questions: list[Question], set_name: str, k: int
         candidates = number_candidates([h.sentence for h in hits], [h.dense for h in hits])
         gold = set(resolve_gold(q, articles)) if q.answerable else set()
         row = {
-            "set": set_name, "id": q.id, "answerable": q.answerable, "language": q.language, "asks": query.asks,
+            "set": set_name,
+            "id": q.id,
+            "answerable": q.answerable,
+            "language": q.language,
+            "asks": query.asks,
             "top_dense": found.top_dense,
-            "candidates": [{"letter": c.letter, "rank": c.rank, "dense": c.dense, "gold": c.sentence.id in gold} for c in candidates],
+            "candidates": [
+                {"letter": c.letter, "rank": c.rank, "dense": c.dense, "gold": c.sentence.id in gold}
+                for c in candidates
+            ],
             "reads": {},
         }
         for order in orders:
             started = time.perf_counter()
             llm = qa.llm(settings)
-            reading, _ = read(lambda m, o: choose(llm, m, o, settings), settings.prompts_dir, query,
-                              candidates, settings.model_copy(update={"read_order": order}))
+            reading, _ = read(
+                lambda m, o, llm=llm: choose(llm, m, o, settings),
+                settings.prompts_dir,
+                query,
+                candidates,
+                settings.model_copy(update={"read_order": order}),
+            )
             row["reads"][order] = {"probs": reading.probs, "seconds": round(time.perf_counter() - started, 3)}
         rows.append(row)
-        print(f"{set_name} {q.id} answerable={q.answerable} " + " ".join(
-            f"{o}: none={r['probs'].get('none', 0):.2f}" for o, r in row["reads"].items()), flush=True)
+        print(
+            f"{set_name} {q.id} answerable={q.answerable} "
+            + " ".join(f"{o}: none={r['probs'].get('none', 0):.2f}" for o, r in row["reads"].items()),
+            flush=True,
+        )
     return rows
 
 
@@ -77,12 +91,20 @@ def rows_from_report(path: Path) -> list[dict]:
             continue
         letters = [chr(ord("A") + i) for i in range(len(r["considered"]))]
         probs = {letter: c["p"] for letter, c in zip(letters, r["considered"])} | {"none": r["p_none"]}
-        rows.append({
-            "set": path.parent.name, "id": r["id"], "answerable": r["answerable"], "language": r["language"],
-            "top_dense": 1.0,
-            "candidates": [{"letter": letter, "rank": c["rank"], "dense": 0.0, "gold": c["gold"]} for letter, c in zip(letters, r["considered"])],
-            "reads": {report.get("settings", {}).get("read_order", "best-first"): {"probs": probs, "seconds": 0.0}},
-        })
+        rows.append(
+            {
+                "set": path.parent.name,
+                "id": r["id"],
+                "answerable": r["answerable"],
+                "language": r["language"],
+                "top_dense": 1.0,
+                "candidates": [
+                    {"letter": letter, "rank": c["rank"], "dense": 0.0, "gold": c["gold"]}
+                    for letter, c in zip(letters, r["considered"])
+                ],
+                "reads": {report.get("settings", {}).get("read_order", "best-first"): {"probs": probs, "seconds": 0.0}},
+            }
+        )
     return rows
 
 
@@ -95,30 +117,44 @@ def auc(positives: list[float], negatives: list[float]) -> float | None:
 
 
 def analyse(rows: list[dict]) -> None:
-    from rag.read import Candidate
     from rag.index import StoredSentence
+    from rag.read import Candidate
 
     orders = sorted({o for r in rows for o in r["reads"]})
     for set_name in sorted({r["set"] for r in rows}) + ["all"]:
         subset = [r for r in rows if set_name in ("all", r["set"])]
         with_gold = [r for r in subset if r["answerable"] and any(c["gold"] for c in r["candidates"])]
-        retrieval_top1 = sum(1 for r in with_gold if any(c["gold"] and c["rank"] == 0 for c in r["candidates"])) / max(1, len(with_gold))
-        print(f"\n## {set_name}: {len(subset)} questions, {len(with_gold)} answerable with a gold candidate; "
-              f"retrieval's first rank is gold for {retrieval_top1:.3f}")
+        retrieval_top1 = sum(1 for r in with_gold if any(c["gold"] and c["rank"] == 0 for c in r["candidates"])) / max(
+            1, len(with_gold)
+        )
+        print(
+            f"\n## {set_name}: {len(subset)} questions, {len(with_gold)} answerable with a gold candidate; "
+            f"retrieval's first rank is gold for {retrieval_top1:.3f}"
+        )
         for order in orders:
             for prior in (0.0, 0.5, 1.0, 2.0):
                 hits = 0
                 for r in with_gold:
-                    cands = [Candidate(letter=c["letter"], rank=c["rank"], dense=c["dense"],
-                                       sentence=StoredSentence(id=c["letter"], article_id="a", index=0, text="", title=""))
-                             for c in r["candidates"]]
+                    cands = [
+                        Candidate(
+                            letter=c["letter"],
+                            rank=c["rank"],
+                            dense=c["dense"],
+                            sentence=StoredSentence(id=c["letter"], article_id="a", index=0, text="", title=""),
+                        )
+                        for c in r["candidates"]
+                    ]
                     ranking, _ = calibrate(r["reads"][order]["probs"], cands, prior, 0.5, 1)
                     hits += any(c["gold"] and c["letter"] == ranking[0] for c in r["candidates"])
-                print(f"- {order}, rank prior {prior}: top-ranked candidate is gold for {hits / max(1, len(with_gold)):.3f}")
+                print(
+                    f"- {order}, rank prior {prior}: top-ranked candidate is gold for {hits / max(1, len(with_gold)):.3f}"
+                )
             pos = [r["reads"][order]["probs"].get("none", 0.0) for r in subset if not r["answerable"]]
             neg = [r["reads"][order]["probs"].get("none", 0.0) for r in subset if r["answerable"]]
-            print(f"- {order}: P(none) AUC unanswerable vs answerable {auc(pos, neg)}; mean read "
-                  f"{sum(r['reads'][order]['seconds'] for r in subset) / max(1, len(subset)):.2f} s")
+            print(
+                f"- {order}: P(none) AUC unanswerable vs answerable {auc(pos, neg)}; mean read "
+                f"{sum(r['reads'][order]['seconds'] for r in subset) / max(1, len(subset)):.2f} s"
+            )
             for t in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5):
                 rec = sum(p >= t for p in pos) / max(1, len(pos))
                 fa = sum(p >= t for p in neg) / max(1, len(neg))
@@ -137,7 +173,9 @@ def main() -> None:
     parser.add_argument("--orders", default="best-first,best-last")
     parser.add_argument("--out", default="eval/results/read/records.json")
     parser.add_argument("--analyse", default="", help="only analyse saved records")
-    parser.add_argument("--from-reports", nargs="*", default=[], help="analyse the readings recorded in kutip eval report.json files")
+    parser.add_argument(
+        "--from-reports", nargs="*", default=[], help="analyse the readings recorded in kutip eval report.json files"
+    )
     args = parser.parse_args()
     if args.analyse:
         analyse(json.loads(Path(args.analyse).read_text()))
@@ -151,7 +189,12 @@ def main() -> None:
     if args.bench:
         bench = Path(args.bench)
         questions = load_questions(bench)[: args.limit or None]
-        bench_settings = settings.model_copy(update={"corpus_dir": corpus_of(bench).resolve(), "data_dir": settings.data_dir / "bench" / bench.resolve().name})
+        bench_settings = settings.model_copy(
+            update={
+                "corpus_dir": corpus_of(bench).resolve(),
+                "data_dir": settings.data_dir / "bench" / bench.resolve().name,
+            }
+        )
         rows += collect(bench_settings, questions, bench.resolve().name, args.k, orders)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -80,8 +80,15 @@ class LlamaCppBackend(Backend):
     name = "llamacpp"
 
     def key(self, settings: Settings, purpose: Purpose) -> tuple[str, ...]:
-        return (self.name, settings.llm, str(settings.threads), str(settings.context_window), str(settings.ubatch),
-                str(settings.flash_attn), purpose)
+        return (
+            self.name,
+            settings.llm,
+            str(settings.threads),
+            str(settings.context_window),
+            str(settings.ubatch),
+            str(settings.flash_attn),
+            purpose,
+        )
 
     def build(self, settings: Settings, purpose: Purpose) -> LLM:
         """With llama.cpp, rewriting follow-ups (``purpose="condense"``) gets its own context over
@@ -138,7 +145,11 @@ class OllamaBackend(Backend):
 
     def models(self, settings: Settings) -> list[str]:
         names = ollama_models(settings.ollama_url)
-        return names if settings.backend != self.name or settings.ollama_model in names else [settings.ollama_model, *names]
+        return (
+            names
+            if settings.backend != self.name or settings.ollama_model in names
+            else [settings.ollama_model, *names]
+        )
 
     def current(self, settings: Settings) -> str:
         return settings.ollama_model
@@ -185,7 +196,9 @@ class OllamaBackend(Backend):
         )
         entries = reply.logprobs or []
         if not entries or not entries[0].top_logprobs:
-            raise BackendUnavailableError(f"Ollama at {llm.base_url} returned no logprobs; kutip's reading step needs Ollama 0.12.11 or newer.")
+            raise BackendUnavailableError(
+                f"Ollama at {llm.base_url} returned no logprobs; kutip's reading step needs Ollama 0.12.11 or newer."
+            )
         listed: dict[str, float] = {}
         for alt in entries[0].top_logprobs:
             listed.setdefault(alt.token, alt.logprob)
@@ -210,7 +223,9 @@ def check_ollama(url: str, model: str, timeout_s: float) -> None:
         raise BackendUnavailableError(f"Ollama at {url} answered with an error: {exc}") from exc
     names = {m.model for m in listed.models if m.model}
     if model not in names and f"{model}:latest" not in names:
-        raise BackendUnavailableError(f"Ollama at {url} does not have the model '{model}'. Pull it with: ollama pull {model}")
+        raise BackendUnavailableError(
+            f"Ollama at {url} does not have the model '{model}'. Pull it with: ollama pull {model}"
+        )
 
 
 def ollama_models(url: str, timeout_s: float = 2.0) -> list[str]:
@@ -219,7 +234,7 @@ def ollama_models(url: str, timeout_s: float = 2.0) -> list[str]:
 
     try:
         return sorted(m.model for m in ollama.Client(host=url, timeout=timeout_s).list().models if m.model)
-    except Exception:  # noqa: BLE001 - any failure means "no Ollama here" for a listing
+    except Exception:
         return []
 
 
@@ -231,7 +246,9 @@ def backend(settings: Settings) -> Backend:
     try:
         return BACKENDS[settings.backend]
     except KeyError:
-        raise BackendUnavailableError(f"Unknown backend '{settings.backend}'; known: {', '.join(BACKENDS)} (KUTIP_BACKEND).") from None
+        raise BackendUnavailableError(
+            f"Unknown backend '{settings.backend}'; known: {', '.join(BACKENDS)} (KUTIP_BACKEND)."
+        ) from None
 
 
 DEFAULT_BACKEND = "llamacpp"  # its models are chosen by their bare name; others' as "backend:model"

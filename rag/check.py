@@ -110,7 +110,11 @@ def check(raw: str, query: Query, reading: Reading) -> Checked:
     if not raw.strip():
         return Checked(text="", citations=[], abstain_reason="the model wrote nothing")
     if _REFUSAL.search(raw):
-        return Checked(text="", citations=[], abstain_reason=f'the model found no answer in the sentences ("{" ".join(raw.split())[:200]}")')
+        return Checked(
+            text="",
+            citations=[],
+            abstain_reason=f'the model found no answer in the sentences ("{" ".join(raw.split())[:200]}")',
+        )
     chosen = {letter: reading.candidate(letter).sentence for letter in reading.chosen}
     figures = {letter: allowed_figures(s) for letter, s in chosen.items()}
     kept: list[tuple[Claim, list[str]]] = []
@@ -129,9 +133,16 @@ def check(raw: str, query: Query, reading: Reading) -> Checked:
         kept.append((claim, cited))
     if not kept:
         shown = "; ".join(f'"{c}"' for c in removed[:2])
-        return Checked(text="", citations=[], removed=removed, abstain_reason=f"no chosen sentence states {shown}" if shown else "the answer says nothing")
+        return Checked(
+            text="",
+            citations=[],
+            removed=removed,
+            abstain_reason=f"no chosen sentence states {shown}" if shown else "the answer says nothing",
+        )
     if query.timeline:
-        kept.sort(key=lambda kc: (chosen[kc[1][0]].published or _FAR, chosen[kc[1][0]].article_id, chosen[kc[1][0]].index))
+        kept.sort(
+            key=lambda kc: (chosen[kc[1][0]].published or _FAR, chosen[kc[1][0]].article_id, chosen[kc[1][0]].index)
+        )
     dated = _dates_differ(query, [chosen[c[0]] for _, c in kept])
     citations: list[Citation] = []
     number: dict[str, int] = {}

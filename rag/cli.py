@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -47,7 +46,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     for reason in failed + (report.unreadable if report else []):
         print(f"skipped {reason}", file=sys.stderr)
     summary = report.summary() if report else "nothing changed"
-    print(f"{summary}; {len(failed) + len(report.unreadable if report else [])} file(s) skipped; {index.count()} sentences in the index")
+    print(
+        f"{summary}; {len(failed) + len(report.unreadable if report else [])} file(s) skipped; {index.count()} sentences in the index"
+    )
     if folder != settings.corpus_dir:
         print(
             f"note: the index now follows {folder}, but KUTIP_CORPUS_DIR is {settings.corpus_dir}: 'kutip ask' and "
@@ -78,11 +79,18 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(f"(why: {final.abstain_reason})", file=sys.stderr)
     for i, c in enumerate(final.citations, 1):
         meta = ", ".join(x for x in (c.outlet, c.published.isoformat() if c.published else None) if x)
-        print(f"\n[{i}] {c.title}" + (f" ({meta})" if meta else "") + f" — {c.source or c.article_id}, sentence {c.sentence_index}")
+        print(
+            f"\n[{i}] {c.title}"
+            + (f" ({meta})" if meta else "")
+            + f" — {c.source or c.article_id}, sentence {c.sentence_index}"
+        )
         print(f"    “{c.sentence}”")
     t = final.timings
     first = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
-    print(f"\n({final.model}; retrieval {t.retrieval_s * 1000:.0f} ms, first token {first}, total {t.total_s:.1f} s)", file=sys.stderr)
+    print(
+        f"\n({final.model}; retrieval {t.retrieval_s * 1000:.0f} ms, first token {first}, total {t.total_s:.1f} s)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -106,7 +114,9 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kutip", description="Question answering over news articles, citing sentences.")
+    parser = argparse.ArgumentParser(
+        prog="kutip", description="Question answering over news articles, citing sentences."
+    )
     from .models import GGUF_MODELS
 
     parser.add_argument("--model", choices=list(GGUF_MODELS), help="embedded model (KUTIP_LLM)")
@@ -116,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
-        "ingest", help="bring the index in line with a corpus folder (default: KUTIP_CORPUS_DIR); links given are fetched into it"
+        "ingest",
+        help="bring the index in line with a corpus folder (default: KUTIP_CORPUS_DIR); links given are fetched into it",
     )
     p.add_argument("path", nargs="*", help="the corpus folder, and/or http(s) links to add to it")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
@@ -139,8 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["all", "dev", "test"], default="all")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions (0 = all)")
     p.add_argument("--compare", action="store_true", help="also run the plain llama-index peer")
-    p.add_argument("--oracle", action="store_true", help="answer each answerable question from its gold sentences only (reading ceiling)")
-    p.add_argument("--rescore", default="", help="re-score a report.json run at KUTIP_NONE_THRESHOLD=1 at this KUTIP_NONE_THRESHOLD")
+    p.add_argument(
+        "--oracle",
+        action="store_true",
+        help="answer each answerable question from its gold sentences only (reading ceiling)",
+    )
+    p.add_argument(
+        "--rescore",
+        default="",
+        help="re-score a report.json run at KUTIP_NONE_THRESHOLD=1 at this KUTIP_NONE_THRESHOLD",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure ingestion, retrieval and answer speed")

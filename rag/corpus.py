@@ -41,7 +41,15 @@ from .readers import MAX_ARTICLE_BYTES, SUFFIXES, RawDocument, read_link, read_p
 
 ARTICLE_SUFFIXES = SUFFIXES
 MAX_SENTENCE_CHARS = 500  # the longest seed sentence is 336; e5 reads 512 tokens (~1,500 characters)
-__all__ = ["MAX_ARTICLE_BYTES", "ARTICLE_SUFFIXES", "Article", "Sentence", "load_article", "load_corpus", "parse_article"]
+__all__ = [
+    "MAX_ARTICLE_BYTES",
+    "ARTICLE_SUFFIXES",
+    "Article",
+    "Sentence",
+    "load_article",
+    "load_corpus",
+    "parse_article",
+]
 
 
 class Sentence(BaseModel):
@@ -94,7 +102,11 @@ SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 def read_article_file(path: Path, max_bytes: int = MAX_ARTICLE_BYTES) -> tuple[str, str]:
     """Return (raw text, sha256 of the bytes) of a text file; ``ArticleError`` when it is not one."""
-    doc = read_text(path.read_bytes(), path.name) if path.suffix.lower() in (".txt", ".md") else read_path(path, max_bytes)
+    doc = (
+        read_text(path.read_bytes(), path.name)
+        if path.suffix.lower() in (".txt", ".md")
+        else read_path(path, max_bytes)
+    )
     return doc.text, doc.sha256
 
 
@@ -125,8 +137,11 @@ def corpus_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise ArticleError(f"Corpus folder not found: {folder}")
     return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in ARTICLE_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 
@@ -150,7 +165,11 @@ def source_for(path: Path, root: Path | None, doc: RawDocument) -> str:
 
 
 def load_article(
-    path: Path, max_bytes: int = MAX_ARTICLE_BYTES, *, root: Path | None = None, article_id: str | None = None,
+    path: Path,
+    max_bytes: int = MAX_ARTICLE_BYTES,
+    *,
+    root: Path | None = None,
+    article_id: str | None = None,
     furniture: frozenset[str] = frozenset(),
 ) -> Article:
     """Read one file into an ``Article``; ``ArticleError`` if it cannot be read (empty, binary, not
@@ -166,7 +185,11 @@ def save_link(url: str, folder: Path, max_bytes: int = MAX_ARTICLE_BYTES) -> tup
     keeps the article and its link); returns the file and whether it was there before.
     ``FetchError``/``ArticleError`` when the page cannot be fetched or has no article text."""
     page, _ = read_link(url, max_bytes=max_bytes)  # read once: a page without article text is refused here
-    target = folder / "links" / f"{slug(url.split('://', 1)[-1], 80)}-{hashlib.sha1(url.strip().encode()).hexdigest()[:8]}.html"
+    target = (
+        folder
+        / "links"
+        / f"{slug(url.split('://', 1)[-1], 80)}-{hashlib.sha1(url.strip().encode()).hexdigest()[:8]}.html"
+    )
     existed = target.exists()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(page.saved_bytes())
@@ -214,7 +237,9 @@ def load_corpus(path: Path | str) -> list[Article]:
 
 # ----------------------------------------------------------------------------- furniture
 
-_BYLINE = r"\((?:\*|[a-z]{2,5}(?:/[a-z]{2,5})?)\)"  # editors' initials closing Indonesian articles: (ant), (luc/luc), (*)
+_BYLINE = (
+    r"\((?:\*|[a-z]{2,5}(?:/[a-z]{2,5})?)\)"  # editors' initials closing Indonesian articles: (ant), (luc/luc), (*)
+)
 FURNITURE_PHRASES = re.compile(
     r"^(?:"
     r"(?:baca|lihat|simak|tonton|cek)\s+(?:juga|selengkapnya|berita|video|artikel|info)\b.*"
@@ -234,7 +259,8 @@ _IMAGE_CREDIT_START = re.compile(r"\s*\((?:image|foto|photo|gambar)\s*(?:from|:)
 _LEADING_BYLINE = re.compile(r"^" + _BYLINE + r"\s+")
 _TRAILING_BYLINE = re.compile(r"\s+" + _BYLINE + r"$")
 _INLINE_FURNITURE = re.compile(
-    r"\s*(?:(?:tonton|simak|saksikan) (?:juga )?video (?:di bawah ini|berikut)\b|(?:baca|simak) (?:juga|selengkapnya)\s*:).*$", re.IGNORECASE
+    r"\s*(?:(?:tonton|simak|saksikan) (?:juga )?video (?:di bawah ini|berikut)\b|(?:baca|simak) (?:juga|selengkapnya)\s*:).*$",
+    re.IGNORECASE,
 )
 _TERMINAL = ".!?…\"”’'»)"
 _LIST_ITEM = re.compile(r"^(?:[-*•·▪–]|\d{1,2}[.)])\s+(?=\S)")
@@ -259,7 +285,9 @@ def _raw_lines(raw: str) -> list[str]:
 def recurring_lines(docs: list[tuple[str, str]]) -> list[frozenset[str]]:
     """For each ``(group, raw text)``, the lines (as ``_line_key``) that are furniture by evidence:
     they recur in at least ``RECUR_MIN_SHARE`` of the group's articles, and in two or more."""
-    keys = [{_line_key(line) for line in _raw_lines(raw) if line and not FURNITURE_PHRASES.match(line)} for _, raw in docs]
+    keys = [
+        {_line_key(line) for line in _raw_lines(raw) if line and not FURNITURE_PHRASES.match(line)} for _, raw in docs
+    ]
     members: dict[str, list[int]] = defaultdict(list)
     for i, (group, _) in enumerate(docs):
         members[group].append(i)
@@ -305,12 +333,18 @@ def _is_heading(line: str) -> bool:
 
 def _is_label(line: str, max_words: int) -> bool:
     """Page chrome around the article: a few words, no sentence punctuation, no figure."""
-    return bool(line) and len(line) <= 60 and len(line.split()) <= max_words and line[-1] not in _TERMINAL and not carries_content(line)
+    return (
+        bool(line)
+        and len(line) <= 60
+        and len(line.split()) <= max_words
+        and line[-1] not in _TERMINAL
+        and not carries_content(line)
+    )
 
 
 def _is_body(line: str) -> bool:
     """A line that reads as running text (not a headline, label or date line)."""
-    return len(line.split()) >= 12 or (line[-1:] in ".!?…\"”’»" and len(line.split()) >= 4)
+    return len(line.split()) >= 12 or (line[-1:] in '.!?…"”’»' and len(line.split()) >= 4)
 
 
 def _unwrap(lines: list[str]) -> list[str]:
@@ -332,14 +366,14 @@ def _unwrap(lines: list[str]) -> list[str]:
             len(block) >= 3
             and sum(1 for line in body if 30 <= len(line) <= 110) >= 0.6 * len(body)
             and max(len(line) for line in block) <= 130
-            and sum(1 for line in body if line[-1] not in ".!?…\"”") >= len(body) / 2
+            and sum(1 for line in body if line[-1] not in '.!?…"”') >= len(body) / 2
             and sum(1 for line in block[1:] if line[:1].islower() or line[:1].isdigit()) >= len(body) / 2
         )
         width = max(len(line) for line in block)
         current = block[0]
         last = len(current)  # length of the last physical line joined into ``current``
         for line in block[1:]:
-            ends_sentence = current[-1] in ".!?…\"”:"
+            ends_sentence = current[-1] in '.!?…"”:'
             if FURNITURE_PHRASES.match(line) or _is_date_line(line):
                 join = False
             elif wrapped:  # a line well short of the width ends its paragraph, as does a sentence end short of it
@@ -376,15 +410,125 @@ _DATELINE = re.compile(
 _WEB_NAME = re.compile(r"\.(?:com|co|id|net|org|news|tv)\b", re.IGNORECASE)
 # Places that open datelines ("JAKARTA - ", "Jakarta, KOMPAS -"): a city alone is not an outlet.
 PLACES = frozenset(
-    """jakarta bandung surabaya medan semarang yogyakarta jogja makassar palembang denpasar bali batam pekanbaru
-    padang malang solo surakarta bogor depok tangerang bekasi banten serang cirebon tasikmalaya sukabumi
-    manado pontianak banjarmasin balikpapan samarinda kupang mataram ambon jayapura sorong palu kendari
-    gorontalo mamuju ternate jambi bengkulu lampung pangkalpinang tanjungpinang aceh lhokseumawe kudus tegal
-    purwokerto magelang kediri madiun jember banyuwangi sidoarjo gresik garut karawang purwakarta subang
-    washington london paris berlin moskow moscow beijing tokyo seoul pyongyang kyiv kiev canberra sydney
-    singapura singapore kuala lumpur bangkok manila hanoi jenewa geneva brussels brussel new york
-    teheran tehran kairo cairo riyadh dubai doha ankara istanbul yerusalem jerusalem gaza roma rome madrid
-    wina vienna delhi islamabad dhaka taipei hongkong hong kong beirut damaskus baghdad kabul""".split()
+    [
+        "jakarta",
+        "bandung",
+        "surabaya",
+        "medan",
+        "semarang",
+        "yogyakarta",
+        "jogja",
+        "makassar",
+        "palembang",
+        "denpasar",
+        "bali",
+        "batam",
+        "pekanbaru",
+        "padang",
+        "malang",
+        "solo",
+        "surakarta",
+        "bogor",
+        "depok",
+        "tangerang",
+        "bekasi",
+        "banten",
+        "serang",
+        "cirebon",
+        "tasikmalaya",
+        "sukabumi",
+        "manado",
+        "pontianak",
+        "banjarmasin",
+        "balikpapan",
+        "samarinda",
+        "kupang",
+        "mataram",
+        "ambon",
+        "jayapura",
+        "sorong",
+        "palu",
+        "kendari",
+        "gorontalo",
+        "mamuju",
+        "ternate",
+        "jambi",
+        "bengkulu",
+        "lampung",
+        "pangkalpinang",
+        "tanjungpinang",
+        "aceh",
+        "lhokseumawe",
+        "kudus",
+        "tegal",
+        "purwokerto",
+        "magelang",
+        "kediri",
+        "madiun",
+        "jember",
+        "banyuwangi",
+        "sidoarjo",
+        "gresik",
+        "garut",
+        "karawang",
+        "purwakarta",
+        "subang",
+        "washington",
+        "london",
+        "paris",
+        "berlin",
+        "moskow",
+        "moscow",
+        "beijing",
+        "tokyo",
+        "seoul",
+        "pyongyang",
+        "kyiv",
+        "kiev",
+        "canberra",
+        "sydney",
+        "singapura",
+        "singapore",
+        "kuala",
+        "lumpur",
+        "bangkok",
+        "manila",
+        "hanoi",
+        "jenewa",
+        "geneva",
+        "brussels",
+        "brussel",
+        "new",
+        "york",
+        "teheran",
+        "tehran",
+        "kairo",
+        "cairo",
+        "riyadh",
+        "dubai",
+        "doha",
+        "ankara",
+        "istanbul",
+        "yerusalem",
+        "jerusalem",
+        "gaza",
+        "roma",
+        "rome",
+        "madrid",
+        "wina",
+        "vienna",
+        "delhi",
+        "islamabad",
+        "dhaka",
+        "taipei",
+        "hongkong",
+        "hong",
+        "kong",
+        "beirut",
+        "damaskus",
+        "baghdad",
+        "kabul",
+    ]
 ) | {"kuala lumpur", "new york", "hong kong", "new delhi", "den haag", "the hague"}
 
 
@@ -424,11 +568,61 @@ def _first_body_line(raw: str) -> str:
 
 _DAYS = r"(?:Senin|Selasa|Rabu|Kamis|Jumat|Jum'at|Sabtu|Minggu|Ahad|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 MONTHS = {
-    **{m: i for i, m in enumerate("januari februari maret april mei juni juli agustus september oktober november desember".split(), 1)},
-    **{m: i for i, m in enumerate("january february march april may june july august september october november december".split(), 1)},
-    **{m: i for i, m in enumerate("jan feb mar apr mei jun jul agu sep okt nov des".split(), 1)},
-    **{m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)},
-    "agt": 8, "ags": 8, "sept": 9, "peb": 2, "nop": 11, "pebruari": 2, "nopember": 11,
+    **{
+        m: i
+        for i, m in enumerate(
+            [
+                "januari",
+                "februari",
+                "maret",
+                "april",
+                "mei",
+                "juni",
+                "juli",
+                "agustus",
+                "september",
+                "oktober",
+                "november",
+                "desember",
+            ],
+            1,
+        )
+    },
+    **{
+        m: i
+        for i, m in enumerate(
+            [
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ],
+            1,
+        )
+    },
+    **{
+        m: i
+        for i, m in enumerate(["jan", "feb", "mar", "apr", "mei", "jun", "jul", "agu", "sep", "okt", "nov", "des"], 1)
+    },
+    **{
+        m: i
+        for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+    },
+    "agt": 8,
+    "ags": 8,
+    "sept": 9,
+    "peb": 2,
+    "nop": 11,
+    "pebruari": 2,
+    "nopember": 11,
 }
 _MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
 _SLASH_DATE = re.compile(rf"{_DAYS},?\s*\((?P<day>\d{{1,2}})/(?P<mon>\d{{1,2}})/(?P<year>\d{{4}})\)")
@@ -528,7 +722,11 @@ def _clean(raw: str, furniture: frozenset[str] = frozenset(), title_hint: str | 
             if _is_date_line(line):
                 header_lines.append(line)
                 continue
-            if _is_label(line, 3) and line not in marked and not (not body and _is_heading(line) and len(line.split()) >= 2 and title_hint is None):
+            if (
+                _is_label(line, 3)
+                and line not in marked
+                and not (not body and _is_heading(line) and len(line.split()) >= 2 and title_hint is None)
+            ):
                 continue
         body.append(line)
     # The footer: labels after the last line of running text ("Berita Terkait", "Lihat Semua").
@@ -543,8 +741,12 @@ def _clean(raw: str, furniture: frozenset[str] = frozenset(), title_hint: str | 
     if title:
         prefix = title.rstrip(" .").lower()
         body = [
-            line for line in body
-            if not (line.rstrip(" .").lower() == prefix or (len(line) >= 20 and _is_heading(line) and prefix.startswith(line.rstrip(" .").lower())))
+            line
+            for line in body
+            if not (
+                line.rstrip(" .").lower() == prefix
+                or (len(line) >= 20 and _is_heading(line) and prefix.startswith(line.rstrip(" .").lower()))
+            )
         ]
     cleaned = _Cleaned(title=title, outlet=None, paragraphs=body)
     cleaned.headings = {i for i, line in enumerate(body) if _is_heading(line) and not carries_content(line)}
@@ -565,8 +767,15 @@ def _derive_title(first_sentence: str, outlet_prefix: int) -> str:
 def parse_document(article_id: str, doc: RawDocument, *, furniture: frozenset[str] = frozenset()) -> Article:
     """A read document as an ``Article``: the format's metadata first, then the text's."""
     article = parse_article(
-        article_id, doc.text, doc.sha256, furniture=furniture, title=doc.title, outlet=doc.outlet,
-        published=None if doc.format == "pdf" else doc.published, source=doc.source or "", format=doc.format,
+        article_id,
+        doc.text,
+        doc.sha256,
+        furniture=furniture,
+        title=doc.title,
+        outlet=doc.outlet,
+        published=None if doc.format == "pdf" else doc.published,
+        source=doc.source or "",
+        format=doc.format,
     )
     if article.published is None and doc.published is not None:
         article.published = doc.published  # a PDF's creation date: the day it was printed, so only a fallback
@@ -628,18 +837,142 @@ def parse_article(
 # ----------------------------------------------------------------------------- sentence splitting
 
 ABBREVIATIONS = {
-    "dll", "dsb", "dst", "dkk", "no", "nomor", "jl", "jln", "dr", "drs", "prof", "ir", "h", "hj", "st",
-    "sdr", "tn", "ny", "bpk", "yth", "mr", "mrs", "ms", "jr", "sr", "vs", "hlm", "tel", "kol", "letjen",
-    "mayjen", "brigjen", "jend", "kapt", "lt", "gen", "sen", "rep", "gov", "inc", "ltd", "co", "corp",
-    "a.n", "u.p", "s.h", "s.e", "m.si", "ph.d", "etc", "e.g", "i.e", "approx", "est", "tsb", "ybs", "kab",
-    "kec", "kel", "prov", "pt", "cv", "tbk", "bln", "thn", "tgl", "pk", "ca",
+    "dll",
+    "dsb",
+    "dst",
+    "dkk",
+    "no",
+    "nomor",
+    "jl",
+    "jln",
+    "dr",
+    "drs",
+    "prof",
+    "ir",
+    "h",
+    "hj",
+    "st",
+    "sdr",
+    "tn",
+    "ny",
+    "bpk",
+    "yth",
+    "mr",
+    "mrs",
+    "ms",
+    "jr",
+    "sr",
+    "vs",
+    "hlm",
+    "tel",
+    "kol",
+    "letjen",
+    "mayjen",
+    "brigjen",
+    "jend",
+    "kapt",
+    "lt",
+    "gen",
+    "sen",
+    "rep",
+    "gov",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "a.n",
+    "u.p",
+    "s.h",
+    "s.e",
+    "m.si",
+    "ph.d",
+    "etc",
+    "e.g",
+    "i.e",
+    "approx",
+    "est",
+    "tsb",
+    "ybs",
+    "kab",
+    "kec",
+    "kel",
+    "prov",
+    "pt",
+    "cv",
+    "tbk",
+    "bln",
+    "thn",
+    "tgl",
+    "pk",
+    "ca",
 }
 # English: titles, months, and the Latin abbreviations; "no." only before a number ("said no. Then").
 EN_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "rev", "hon", "gen", "lt", "col", "maj", "capt", "sgt", "cpl",
-    "adm", "cmdr", "gov", "sen", "rep", "pres", "supt", "insp", "det", "vs", "etc", "e.g", "i.e", "cf", "al", "approx",
-    "est", "inc", "ltd", "co", "corp", "bros", "dept", "univ", "assn", "mt", "ft", "fig", "vol", "ed", "eds",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "a.m", "p.m", "u.s", "u.k", "u.n",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "jr",
+    "sr",
+    "rev",
+    "hon",
+    "gen",
+    "lt",
+    "col",
+    "maj",
+    "capt",
+    "sgt",
+    "cpl",
+    "adm",
+    "cmdr",
+    "gov",
+    "sen",
+    "rep",
+    "pres",
+    "supt",
+    "insp",
+    "det",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "cf",
+    "al",
+    "approx",
+    "est",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "bros",
+    "dept",
+    "univ",
+    "assn",
+    "mt",
+    "ft",
+    "fig",
+    "vol",
+    "ed",
+    "eds",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "a.m",
+    "p.m",
+    "u.s",
+    "u.k",
+    "u.n",
 }
 _NUMBER_ABBREVIATIONS = {"no", "nos", "p", "pp"}
 _OPEN_QUOTES = "“‘«"
@@ -696,7 +1029,7 @@ def split_sentences(paragraph: str, language: str = "id") -> list[tuple[int, int
             continue  # "10.000", "6,7", "A.S.", "Rp.5" and "...)" mid-token never end a sentence
         nxt = _NON_SPACE.search(paragraph, end)
         following = nxt.group() if nxt else ""
-        if not following or not (following.isupper() or following.isdigit() or following in "\"“‘(«["):
+        if not following or not (following.isupper() or following.isdigit() or following in '"“‘(«['):
             continue
         if m.group().startswith(".") and len(m.group()) == 1:
             token = _token_before(paragraph, start, m.start()).lower()
@@ -720,7 +1053,15 @@ def split_sentences(paragraph: str, language: str = "id") -> list[tuple[int, int
 
 # ----------------------------------------------------------------------------- long and odd lines
 
-_CLAUSE_BREAKS = (("; ", 1), (" — ", 2), (" – ", 2), (" - ", 2), (": ", 1), (", ", 1), (" (", 0))  # (mark, cut after n chars)
+_CLAUSE_BREAKS = (
+    ("; ", 1),
+    (" — ", 2),
+    (" – ", 2),
+    (" - ", 2),
+    (": ", 1),
+    (", ", 1),
+    (" (", 0),
+)  # (mark, cut after n chars)
 
 
 def cap_span(paragraph: str, start: int, end: int, limit: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -36,12 +37,10 @@ from urllib.parse import urlparse
 import numpy as np
 from pydantic import BaseModel
 
-import sys
-
 from .corpus import Article, Sentence, corpus_files, corpus_ids, load_corpus_report
 from .errors import BackendUnavailableError, CorpusError, DataDirError, IndexMismatchError
-from .readers import MAX_ARTICLE_BYTES
 from .models import Embedder, get_embedder
+from .readers import MAX_ARTICLE_BYTES
 from .settings import Settings
 from .text import refers_back, stems, with_antecedent
 
@@ -153,7 +152,7 @@ def chroma_client(settings: Settings) -> Any:
                 settings=chroma_settings,
             )
             client.heartbeat()
-        except Exception as exc:  # noqa: BLE001 - chromadb raises many kinds for "cannot connect"
+        except Exception as exc:
             raise BackendUnavailableError(
                 f"Chroma server not reachable at {settings.chroma_url} ({type(exc).__name__}). Start it with "
                 f"'chroma run --path DIR --port {url.port or 8000}' or unset KUTIP_CHROMA_URL."
@@ -206,7 +205,7 @@ class SentenceIndex:
             self.manifest = self.client.get_or_create_collection(
                 f"{self.settings.collection}_articles", embedding_function=None, metadata={"hnsw:space": "cosine"}
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._unavailable(exc) from exc
         stored = self.sentences.metadata or {}
         if (
@@ -235,7 +234,7 @@ class SentenceIndex:
         """Call a Chroma method; any failure (server gone, disk error) becomes ``BackendUnavailableError``."""
         try:
             return method(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - chromadb/httpx raise many kinds
+        except Exception as exc:
             raise self._unavailable(exc) from exc
 
     def _drop(self) -> None:
@@ -245,7 +244,7 @@ class SentenceIndex:
             for name in (f"{self.settings.collection}{suffix}" for suffix in names):
                 try:
                     self.client.delete_collection(name)
-                except Exception:  # noqa: BLE001 - absent is fine
+                except Exception:
                     pass
             shutil.rmtree(self.settings.bm25_dir, ignore_errors=True)
             self._bm25 = None
@@ -264,7 +263,7 @@ class SentenceIndex:
         any process adds or removes an article, or rewrites one with another number of sentences."""
         try:
             return (self.manifest.count(), self.sentences.count(), self.context.count())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._unavailable(exc) from exc
 
     def records(self, *, fresh: bool = False) -> dict[str, ArticleRecord]:
@@ -283,7 +282,7 @@ class SentenceIndex:
         probe = self._probe()
         try:
             got = self.manifest.get(include=["metadatas"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._unavailable(exc) from exc
         records = {}
         for rid, meta in zip(got["ids"], got["metadatas"] or []):
@@ -334,19 +333,26 @@ class SentenceIndex:
             "corpus": corpus,
         }
         self.manifest.upsert(
-            ids=[article.id], documents=[article.text], embeddings=[[0.0, 0.0, 1.0]],
+            ids=[article.id],
+            documents=[article.text],
+            embeddings=[[0.0, 0.0, 1.0]],
             metadatas=[{**record_meta, "complete": False}],
         )
         self.sentences.delete(where={"article_id": article.id})
         self.context.delete(where={"article_id": article.id})
-        vectors = self.embedder.passages([embedding_text(article, s, self.settings.embed_text) for s in article.sentences])
+        vectors = self.embedder.passages(
+            [embedding_text(article, s, self.settings.embed_text) for s in article.sentences]
+        )
         dependent = [s for s in article.sentences if s.index > 0 and refers_back(s.text)]
         if dependent:
             context_vectors = self.embedder.passages([context_text(article, s) for s in dependent])
             self.context.add(
                 ids=[s.id for s in dependent],
                 embeddings=context_vectors.tolist(),
-                metadatas=[{"article_id": article.id, "sentence_index": s.index, "article_sha256": article.sha256} for s in dependent],
+                metadatas=[
+                    {"article_id": article.id, "sentence_index": s.index, "article_sha256": article.sha256}
+                    for s in dependent
+                ],
             )
         for start in range(0, len(article.sentences), EMBED_BATCH):
             batch = article.sentences[start : start + EMBED_BATCH]
@@ -373,7 +379,9 @@ class SentenceIndex:
         if written != len(article.sentences):
             raise RuntimeError(f"{article.id}: wrote {written} of {len(article.sentences)} sentences")
         self.manifest.upsert(
-            ids=[article.id], documents=[article.text], embeddings=[[0.0, 0.0, 1.0]],
+            ids=[article.id],
+            documents=[article.text],
+            embeddings=[[0.0, 0.0, 1.0]],
             metadatas=[{**record_meta, "complete": True}],
         )
         return len(article.sentences)
@@ -407,11 +415,18 @@ class SentenceIndex:
                     seen.add(article.id)
                     record = records.get(article.id)
                     if (
-                        record and record.complete and record.sha256 == article.sha256
-                        and record.n_sentences == len(article.sentences) and record.context_rule == CONTEXT_RULE
+                        record
+                        and record.complete
+                        and record.sha256 == article.sha256
+                        and record.n_sentences == len(article.sentences)
+                        and record.context_rule == CONTEXT_RULE
                     ):
                         report.skipped.append(article.id)
-                        if owner and (record.corpus != owner or record.source != article.source or record.language != article.language):
+                        if owner and (
+                            record.corpus != owner
+                            or record.source != article.source
+                            or record.language != article.language
+                        ):
                             self.manifest.update(
                                 ids=[article.id],
                                 metadatas=[{"corpus": owner, "source": article.source, "language": article.language}],
@@ -442,7 +457,7 @@ class SentenceIndex:
                 raise
             except RuntimeError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a Chroma failure of any kind
+            except Exception as exc:
                 raise self._unavailable(exc) from exc
             finally:
                 self._manifest_cache = None
@@ -486,7 +501,11 @@ class SentenceIndex:
             if self._synced and now - self._synced[0] < SYNC_RECHECK_S and self._synced[1][0] == str(folder):  # type: ignore[index]
                 return None
             files = corpus_files(folder)
-            state = (str(folder), [(str(p), *(lambda st: (st.st_size, st.st_mtime_ns))(p.stat())) for p in files], self.fingerprint())
+            state = (
+                str(folder),
+                [(str(p), *(lambda st: (st.st_size, st.st_mtime_ns))(p.stat())) for p in files],
+                self.fingerprint(),
+            )
             if self._synced and self._synced[1] == state:
                 self._synced = (now, state)
                 return None
@@ -496,7 +515,10 @@ class SentenceIndex:
             wanted = set(ids.values())
             stale = [rid for rid, r in records.items() if rid not in wanted and self._owned(r)]
             current = all(
-                (r := records.get(aid)) is not None and r.complete and r.corpus == owner and r.context_rule == CONTEXT_RULE
+                (r := records.get(aid)) is not None
+                and r.complete
+                and r.corpus == owner
+                and r.context_rule == CONTEXT_RULE
                 and r.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
                 for path, aid in ids.items()
             )
@@ -517,7 +539,9 @@ class SentenceIndex:
                 else:
                     self.ensure_bm25()
                 report.removed = [*report.removed, *stale]
-                report.switched_from = sorted({records[rid].corpus or "an earlier corpus" for rid in stale if records[rid].corpus != owner})
+                report.switched_from = sorted(
+                    {records[rid].corpus or "an earlier corpus" for rid in stale if records[rid].corpus != owner}
+                )
                 report.unreadable = [u.reason for u in unreadable]
             self._synced = (time.monotonic(), (str(folder), state[1], self.fingerprint()))
         if report.changed and not quiet:
@@ -555,7 +579,7 @@ class SentenceIndex:
             return {}
         try:
             got = self.sentences.get(ids=ids, include=["documents", "metadatas"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._unavailable(exc) from exc
         return {s.id: s for s in self._rows_to_sentences(got["ids"], got["documents"], got["metadatas"])}
 
@@ -568,7 +592,9 @@ class SentenceIndex:
         got = self._chroma(self.sentences.get, where={"article_id": article_id}, include=["metadatas"])
         return sorted((int(m["sentence_index"]), int(m["start"]), int(m["end"])) for m in got["metadatas"])
 
-    def dense(self, vector: np.ndarray, n: int, article_ids: list[str] | None = None) -> list[tuple[StoredSentence, float]]:
+    def dense(
+        self, vector: np.ndarray, n: int, article_ids: list[str] | None = None
+    ) -> list[tuple[StoredSentence, float]]:
         """The ``n`` nearest sentences by cosine similarity (1 - Chroma's cosine distance), taking for
         each sentence the larger of its own vector's and its context vector's similarity; a sentence
         found through its context vector comes back with ``via_context`` set."""
@@ -580,7 +606,11 @@ class SentenceIndex:
             if total == 0:
                 continue
             got = self._chroma(
-                collection.query, query_embeddings=[vector.tolist()], n_results=min(n, total), where=where, include=["distances"]
+                collection.query,
+                query_embeddings=[vector.tolist()],
+                n_results=min(n, total),
+                where=where,
+                include=["distances"],
             )
             for sid, distance in zip(got["ids"][0], got["distances"][0]):
                 similarity = 1.0 - float(distance)
@@ -590,7 +620,11 @@ class SentenceIndex:
                         via_context.add(sid)
         best = sorted(sims, key=lambda sid: -sims[sid])[:n]
         found = self.get(best)
-        return [(found[sid].model_copy(update={"via_context": sid in via_context}), sims[sid]) for sid in best if sid in found]
+        return [
+            (found[sid].model_copy(update={"via_context": sid in via_context}), sims[sid])
+            for sid in best
+            if sid in found
+        ]
 
     def cosines(self, ids: list[str], vector: np.ndarray) -> dict[str, tuple[float, bool]]:
         """Cosine similarity of ``vector`` to each sentence (the larger of its two vectors), and
@@ -622,7 +656,7 @@ class SentenceIndex:
                     self._bm25_ids = json.loads(ids_file.read_text())
                     self._bm25_fingerprint = fingerprint
                     return
-                except Exception:  # noqa: BLE001 - a damaged BM25 folder is rebuilt
+                except Exception:
                     shutil.rmtree(folder, ignore_errors=True)
             complete = self.complete_articles()
             ids: list[str] = []

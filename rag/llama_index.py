@@ -26,20 +26,33 @@ from .schema import Answer, Citation
 from .settings import Settings
 
 
-def _metadata(article_id: str, index: int, title: str, outlet: str | None, published: Any, source: str | None) -> dict[str, Any]:
+def _metadata(
+    article_id: str, index: int, title: str, outlet: str | None, published: Any, source: str | None
+) -> dict[str, Any]:
     return {
-        "article_id": article_id, "sentence_index": index, "title": title, "outlet": outlet,
-        "published": published.isoformat() if published else None, "source": source,
+        "article_id": article_id,
+        "sentence_index": index,
+        "title": title,
+        "outlet": outlet,
+        "published": published.isoformat() if published else None,
+        "source": source,
     }
 
 
 def sentence_node(sentence: StoredSentence | Citation) -> TextNode:
     """A kutip sentence as a llama-index ``TextNode`` (id ``article:index``; prev/next relationships)."""
-    article, index = (sentence.article_id, sentence.index) if isinstance(sentence, StoredSentence) else (sentence.article_id, sentence.sentence_index)
+    article, index = (
+        (sentence.article_id, sentence.index)
+        if isinstance(sentence, StoredSentence)
+        else (sentence.article_id, sentence.sentence_index)
+    )
     text = sentence.text if isinstance(sentence, StoredSentence) else sentence.sentence
     node = TextNode(
-        id_=f"{article}:{index}", text=text,
-        metadata=_metadata(article, index, sentence.title, sentence.outlet, sentence.published, getattr(sentence, "source", None)),
+        id_=f"{article}:{index}",
+        text=text,
+        metadata=_metadata(
+            article, index, sentence.title, sentence.outlet, sentence.published, getattr(sentence, "source", None)
+        ),
     )
     if index > 0:
         node.relationships[NodeRelationship.PREVIOUS] = RelatedNodeInfo(node_id=f"{article}:{index - 1}")

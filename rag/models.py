@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -37,8 +37,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.llm import LLM
 from pydantic import BaseModel, PrivateAttr
 
-from .errors import BackendUnavailableError, ModelFileError, PromptBudgetError
-from .settings import Settings
+from .errors import ModelFileError, PromptBudgetError
 
 # ----------------------------------------------------------------------------- packaged GGUF
 
@@ -237,7 +236,9 @@ def chatml(messages: Sequence[ChatMessage], *, open_turn: bool = True) -> str:
     a prefix of a longer prompt). A last message from the assistant is left open: the model
     continues it (a prefilled answer, as Ollama does with the same template)."""
     messages = list(messages)
-    prefill = messages.pop().content or "" if messages and messages[-1].role == MessageRole.ASSISTANT and open_turn else None
+    prefill = (
+        messages.pop().content or "" if messages and messages[-1].role == MessageRole.ASSISTANT and open_turn else None
+    )
     parts = [f"<|im_start|>{m.role.value}\n{_neutral(m.content or '')}<|im_end|>\n" for m in messages]
     if prefill is not None:
         return "".join(parts) + f"<|im_start|>assistant\n{_neutral(prefill)}"
@@ -363,7 +364,7 @@ class LlamaCppLLM(CustomLLM):
         def constrain(input_ids: Any, scores: Any) -> Any:
             if not start:
                 start.append(len(input_ids))
-            tail = "".join(tokens["texts"][int(t)] for t in input_ids[max(start[0], len(input_ids) - 3):])
+            tail = "".join(tokens["texts"][int(t)] for t in input_ids[max(start[0], len(input_ids) - 3) :])
             opened = tail.rfind("[") > tail.rfind("]")
             keep = np.zeros(len(scores), dtype=bool)
             if opened and tail.endswith("["):

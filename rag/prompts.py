@@ -47,8 +47,12 @@ def fixed_messages(prompts_dir: Path) -> list[ChatMessage]:
     (``prompts/examples/N_user.txt`` and its ``N_assistant.txt``) as a user turn and an answer."""
     messages = [ChatMessage(role=MessageRole.SYSTEM, content=prompt_text(prompts_dir, "system.txt"))]
     for name in _example_names(prompts_dir):
-        messages.append(ChatMessage(role=MessageRole.USER, content=prompt_text(prompts_dir, f"examples/{name}_user.txt")))
-        messages.append(ChatMessage(role=MessageRole.ASSISTANT, content=prompt_text(prompts_dir, f"examples/{name}_assistant.txt")))
+        messages.append(
+            ChatMessage(role=MessageRole.USER, content=prompt_text(prompts_dir, f"examples/{name}_user.txt"))
+        )
+        messages.append(
+            ChatMessage(role=MessageRole.ASSISTANT, content=prompt_text(prompts_dir, f"examples/{name}_assistant.txt"))
+        )
     return messages
 
 

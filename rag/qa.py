@@ -13,12 +13,11 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any, Literal
 
+from .backends import backend_errors, choose, get_llm, model_label
 from .check import check, decide
 from .condense import condense_question
-from .corpus import load_corpus_report
-from .errors import BackendUnavailableError, QuestionError
+from .errors import QuestionError
 from .index import SentenceIndex
-from .backends import backend_errors, choose, get_llm, model_label
 from .models import LlamaCppLLM, chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query
@@ -34,8 +33,13 @@ History = Sequence[tuple[str, str]]
 def considered(reading: Reading) -> list[Considered]:
     """What the model read, for the answer's record."""
     return [
-        Considered(article_id=c.sentence.article_id, sentence_index=c.sentence.index, rank=c.rank,
-                   probability=round(reading.probs.get(c.letter, 0.0), 4), chosen=c.letter in reading.chosen)
+        Considered(
+            article_id=c.sentence.article_id,
+            sentence_index=c.sentence.index,
+            rank=c.rank,
+            probability=round(reading.probs.get(c.letter, 0.0), 4),
+            chosen=c.letter in reading.chosen,
+        )
         for c in reading.candidates
     ]
 
@@ -56,7 +60,10 @@ class QA:
     """A loaded pipeline: index, embedder, LLM (lazily), settings."""
 
     def __init__(
-        self, settings: Settings | None = None, index: SentenceIndex | None = None, llm: Any = None,
+        self,
+        settings: Settings | None = None,
+        index: SentenceIndex | None = None,
+        llm: Any = None,
         steps: Sequence[PostRetrieval] | None = None,
     ) -> None:
         """``llm``: an LLM to use instead of the one the settings name (``rag.testing.ScriptedLLM``
@@ -93,7 +100,9 @@ class QA:
         standalone = None
         if history:
             with backend_errors(settings):
-                standalone = condense_question(self.llm(settings, "condense"), settings.prompts_dir, question, list(history))
+                standalone = condense_question(
+                    self.llm(settings, "condense"), settings.prompts_dir, question, list(history)
+                )
         return parse_query(question, standalone)
 
     def abstention(self, query: Query, settings: Settings, timings: Timings, reason: str, **extra: Any) -> Answer:
@@ -109,12 +118,20 @@ class QA:
             **extra,
         )
 
-    def read(self, query: Query, sentences: Sequence[tuple[Any, float]], settings: Settings) -> tuple[Reading, list[Any]]:
+    def read(
+        self, query: Query, sentences: Sequence[tuple[Any, float]], settings: Settings
+    ) -> tuple[Reading, list[Any]]:
         """The reading step over ``sentences`` ((sentence, dense score), best first)."""
         candidates = number_candidates([s for s, _ in sentences], [d for _, d in sentences])
         with backend_errors(settings):
             llm = self.llm(settings)
-            return read(lambda messages, options: choose(llm, messages, options, settings), settings.prompts_dir, query, candidates, settings)
+            return read(
+                lambda messages, options: choose(llm, messages, options, settings),
+                settings.prompts_dir,
+                query,
+                candidates,
+                settings,
+            )
 
     def stream(
         self,
@@ -137,16 +154,30 @@ class QA:
         hits = found.hits
         for step in self.steps:
             hits = step(query, hits)
-        yield from self._answer(query, [(h.sentence, h.dense) for h in hits], found.top_dense, settings, started, timings)
+        yield from self._answer(
+            query, [(h.sentence, h.dense) for h in hits], found.top_dense, settings, started, timings
+        )
 
-    def answer_from(self, query: Query, sentences: Sequence[tuple[Any, float]], top_dense: float, settings: Settings) -> Answer:
+    def answer_from(
+        self, query: Query, sentences: Sequence[tuple[Any, float]], top_dense: float, settings: Settings
+    ) -> Answer:
         """The answer to ``query`` from these sentences alone ((sentence, dense score), best first):
         what ``stream`` does after retrieval (the eval's oracle uses it with the gold sentences)."""
-        final = [item for item in self._answer(query, sentences, top_dense, settings, time.perf_counter(), Timings()) if isinstance(item, Answer)]
+        final = [
+            item
+            for item in self._answer(query, sentences, top_dense, settings, time.perf_counter(), Timings())
+            if isinstance(item, Answer)
+        ]
         return final[-1]
 
     def _answer(
-        self, query: Query, sentences: Sequence[tuple[Any, float]], top_dense: float, settings: Settings, started: float, timings: Timings
+        self,
+        query: Query,
+        sentences: Sequence[tuple[Any, float]],
+        top_dense: float,
+        settings: Settings,
+        started: float,
+        timings: Timings,
     ) -> Iterator[str | Answer]:
         """read → decide → write (streamed) → check → Answer."""
 
@@ -172,7 +203,9 @@ class QA:
                 yield piece
         checked = check("".join(pieces), query, reading)
         if checked.abstain_reason is not None:
-            yield self.abstention(query, settings, done(), checked.abstain_reason, removed_claims=checked.removed, **read_out)
+            yield self.abstention(
+                query, settings, done(), checked.abstain_reason, removed_claims=checked.removed, **read_out
+            )
             return
         yield Answer(
             question=query.text,

@@ -24,7 +24,9 @@ class Query(BaseModel):
     """One question as every stage sees it."""
 
     text: str = Field(description="The question as the user typed it (validated).")
-    standalone: str = Field(description="What is searched and answered: the question, or a follow-up rewritten with its history.")
+    standalone: str = Field(
+        description="What is searched and answered: the question, or a follow-up rewritten with its history."
+    )
     language: Language
     asks: Asks
     counted: str | None = Field(None, description="What a how-many question counts ('kontainer', 'troops').")
@@ -64,13 +66,18 @@ _OPEN = re.compile(
 )
 _TIMELINE = re.compile(r"\b(?:kronologi|urutan waktu|linimasa|timeline|chronolog\w*|sequence of events)\b", _FLAGS)
 # "Apakah X?" asks yes or no, except "Apakah nama/arti/yang …" (Indonesian "what is …")
-_YESNO_ID = re.compile(r"^\s*(?:apakah|benarkah|adakah|bisakah|dapatkah|haruskah|sudahkah|pernahkah|mungkinkah|\w{3,}kah)\b(?!\s+(?:nama|arti|yang|itu|maksud|kepanjangan|singkatan|judul|julukan|sebutan|istilah|definisi|pengertian)\b)", _FLAGS)
+_YESNO_ID = re.compile(
+    r"^\s*(?:apakah|benarkah|adakah|bisakah|dapatkah|haruskah|sudahkah|pernahkah|mungkinkah|\w{3,}kah)\b(?!\s+(?:nama|arti|yang|itu|maksud|kepanjangan|singkatan|judul|julukan|sebutan|istilah|definisi|pengertian)\b)",
+    _FLAGS,
+)
 _YESNO_EN = re.compile(r"^\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|must)\b", _FLAGS)
-_WH = re.compile(r"\b(?:apa|siapa|berapa|kapan|mana|mengapa|kenapa|bagaimana|what|who|which|when|where|why|how)\b", _FLAGS)
+_WH = re.compile(
+    r"\b(?:apa|siapa|berapa|kapan|mana|mengapa|kenapa|bagaimana|what|who|which|when|where|why|how)\b", _FLAGS
+)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 _COUNTED_ID = re.compile(r"\b(?:berapa(?:kah)?|jumlah)(?:\s+(?:banyak|jumlah|besar))?\s+([^\W\d_]{3,})", _FLAGS)
 _COUNTED_EN = re.compile(r"\bhow many\s+([^\W\d_]{3,})", _FLAGS)
-_NOT_COUNTED = frozenset("kali lama banyak jumlah besar persen yang orang tahun the of".split())
+_NOT_COUNTED = frozenset(["kali", "lama", "banyak", "jumlah", "besar", "persen", "yang", "orang", "tahun", "the", "of"])
 _PART_BREAK = re.compile(
     r",?\s+(?:and|dan|serta)\s+(?=(?:(?:to|in|from|for|with|by|ke|di|dari|untuk|dengan|oleh)\s+)?"
     r"(?:what|who|whom|which|when|where|why|how|apa|apakah|siapa|berapa|kapan|mengapa|kenapa|bagaimana|"
@@ -93,9 +100,15 @@ def what_is_asked(question: str) -> Asks:
     if _LIST.search(first):
         return "list"
     yes_no = _YESNO_ID.search(first) or _YESNO_EN.search(first)
-    if yes_no and not _WH.search(first[yes_no.end():]):
+    if yes_no and not _WH.search(first[yes_no.end() :]):
         return "yesno"
-    for kind, pattern in (("time", _TIME), ("figure", _FIGURE), ("person", _PERSON), ("place", _PLACE), ("open", _OPEN)):
+    for kind, pattern in (
+        ("time", _TIME),
+        ("figure", _FIGURE),
+        ("person", _PERSON),
+        ("place", _PLACE),
+        ("open", _OPEN),
+    ):
         if pattern.search(first):
             return kind  # type: ignore[return-value]
     return "thing"

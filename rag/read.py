@@ -68,7 +68,8 @@ def number_candidates(sentences: Sequence[StoredSentence], dense: Sequence[float
         order.setdefault(s.article_id, len(order))
     grouped = sorted(sentences, key=lambda s: (order[s.article_id], s.index))
     return [
-        Candidate(letter=LETTERS[i], sentence=s, rank=rank[s.id], dense=dense[rank[s.id]]) for i, s in enumerate(grouped)
+        Candidate(letter=LETTERS[i], sentence=s, rank=rank[s.id], dense=dense[rank[s.id]])
+        for i, s in enumerate(grouped)
     ]
 
 
@@ -92,7 +93,9 @@ def format_candidates(candidates: Sequence[Candidate], order: Literal["best-firs
 LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
 
 
-def read_messages(prompts_dir: Path, query: Query, candidates: Sequence[Candidate], order: str = "best-first") -> list[ChatMessage]:
+def read_messages(
+    prompts_dir: Path, query: Query, candidates: Sequence[Candidate], order: str = "best-first"
+) -> list[ChatMessage]:
     """The fixed prefix (rules, worked examples), the candidates and the question, and the answer
     turn opened with ``Evidence:`` for the model to continue."""
     user = prompt_text(prompts_dir, "question.txt").format(
@@ -119,7 +122,8 @@ def calibrate(
     those whose calibrated probability is at least ``select_ratio`` of the best one (at most
     ``max_chosen``, the best always)."""
     scored = {
-        c.letter: math.log(max(probs.get(c.letter, 0.0), 1e-12)) - rank_prior * math.log(c.rank + 1.0) for c in candidates
+        c.letter: math.log(max(probs.get(c.letter, 0.0), 1e-12)) - rank_prior * math.log(c.rank + 1.0)
+        for c in candidates
     }
     ranking = sorted(scored, key=lambda k: -scored[k])
     if not ranking:
@@ -129,7 +133,9 @@ def calibrate(
     return ranking, chosen
 
 
-def read(choose: Any, prompts_dir: Path, query: Query, candidates: Sequence[Candidate], settings: Any) -> tuple[Reading, list[ChatMessage]]:
+def read(
+    choose: Any, prompts_dir: Path, query: Query, candidates: Sequence[Candidate], settings: Any
+) -> tuple[Reading, list[ChatMessage]]:
     """Ask the model which candidates answer ``query`` (``choose(messages, options) -> probs``).
     Returns the reading and the messages it was read from (the writing continues them)."""
     messages = read_messages(prompts_dir, query, candidates, settings.read_order)
@@ -137,5 +143,7 @@ def read(choose: Any, prompts_dir: Path, query: Query, candidates: Sequence[Cand
     probs = {k.strip(): v for k, v in raw.items()}
     max_chosen = settings.max_chosen_many if query.many else settings.max_chosen
     ranking, chosen = calibrate(probs, candidates, settings.read_rank_prior, settings.select_ratio, max_chosen)
-    reading = Reading(candidates=list(candidates), probs=probs, p_none=probs.get(NONE, 0.0), ranking=ranking, chosen=chosen)
+    reading = Reading(
+        candidates=list(candidates), probs=probs, p_none=probs.get(NONE, 0.0), ranking=ranking, chosen=chosen
+    )
     return reading, messages

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlparse
 
 from .errors import ArticleError, FetchError
@@ -108,25 +109,33 @@ def read_html(data: bytes, name: str) -> RawDocument:
             deduplicate=False,  # trafilatura's duplicate filter is process-wide: a page read twice would come back empty
             date_extraction_params={"extensive_search": False, "original_date": True},
         )
-    except Exception as exc:  # noqa: BLE001 - lxml and trafilatura raise many kinds on broken input
+    except Exception as exc:
         raise ArticleError(f"{name}: not a readable web page ({type(exc).__name__})") from exc
-    text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    doc_any: Any = doc  # trafilatura returns a Document (output_format="python") or None
+    text = (getattr(doc_any, "text", None) or "").strip() if doc_any is not None else ""
     if sum(1 for ch in text if ch.isalpha()) < MIN_TEXT_CHARS:
         raise ArticleError(f"{name}: no article text found in the page (only navigation or scripts?)")
     return RawDocument(
         text=text,
         sha256=_sha(data),
         format="html",
-        title=(doc.title or "").strip() or None,
-        outlet=(doc.sitename or "").strip() or None,
-        published=_iso_date(doc.date),
-        source=source or (doc.url if getattr(doc, "url", None) and str(doc.url).startswith(("http://", "https://")) else None),
+        title=(doc_any.title or "").strip() or None,
+        outlet=(doc_any.sitename or "").strip() or None,
+        published=_iso_date(doc_any.date),
+        source=source
+        or (
+            doc_any.url
+            if getattr(doc_any, "url", None) and str(doc_any.url).startswith(("http://", "https://"))
+            else None
+        ),
     )
 
 
 # ----------------------------------------------------------------------------- PDF
 
-_PAGE_FURNITURE = re.compile(r"^\s*(?:(?:page|halaman|hal\.?)\s*)?\d{1,4}(?:\s*(?:/|of|dari)\s*\d{1,4})?\s*$", re.IGNORECASE)
+_PAGE_FURNITURE = re.compile(
+    r"^\s*(?:(?:page|halaman|hal\.?)\s*)?\d{1,4}(?:\s*(?:/|of|dari)\s*\d{1,4})?\s*$", re.IGNORECASE
+)
 
 
 def _pdf_date(value: object) -> date | None:
@@ -154,12 +163,12 @@ def read_pdf(data: bytes, name: str) -> RawDocument:
         if reader.is_encrypted and not reader.decrypt(""):
             raise ArticleError(f"{name}: the PDF is password-protected; save an unprotected copy")
         pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata or {}
+        info: Any = reader.metadata or {}
     except ArticleError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
         raise ArticleError(f"{name}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    except Exception as exc:  # noqa: BLE001 - pypdf raises other kinds on damaged files
+    except Exception as exc:
         raise ArticleError(f"{name}: not a readable PDF ({type(exc).__name__})") from exc
     letters = sum(1 for page in pages for ch in page if ch.isalpha())
     if letters < MIN_TEXT_CHARS:
@@ -167,7 +176,9 @@ def read_pdf(data: bytes, name: str) -> RawDocument:
             f"{name}: no text layer in its {len(pages)} page(s) (a scanned or image-only PDF), so there is nothing "
             "to cite; run OCR on it first (for example: ocrmypdf in.pdf out.pdf) and add the result"
         )
-    text = "\n\n".join("\n".join(line for line in page.splitlines() if not _PAGE_FURNITURE.match(line)) for page in pages)
+    text = "\n\n".join(
+        "\n".join(line for line in page.splitlines() if not _PAGE_FURNITURE.match(line)) for page in pages
+    )
     title = str(info.get("/Title") or "").strip() or None
     return RawDocument(
         text=text,
@@ -264,7 +275,9 @@ def fetch_page(
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
     deadline = time.monotonic() + 2 * timeout_s  # a server trickling bytes cannot hold the reader longer
     owned = client is None
-    http = client or httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": "kutip/0.1 (+article reader)"})
+    http = client or httpx.Client(
+        timeout=timeout, follow_redirects=False, headers={"User-Agent": "kutip/0.1 (+article reader)"}
+    )
     try:
         for _ in range(max_redirects + 1):
             try:
@@ -274,7 +287,9 @@ def fetch_page(
                         current = check_link(urljoin(current, target))
                         continue
                     if response.status_code >= 400:
-                        raise FetchError(f"{url}: the server answered HTTP {response.status_code} {response.reason_phrase}")
+                        raise FetchError(
+                            f"{url}: the server answered HTTP {response.status_code} {response.reason_phrase}"
+                        )
                     declared = response.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
                         raise FetchError(f"{url}: the page is too large ({int(declared):,} bytes; limit {max_bytes:,})")
@@ -287,7 +302,9 @@ def fetch_page(
                         if len(body) > max_bytes:
                             raise FetchError(f"{url}: the page is too large (over {max_bytes:,} bytes)")
                         if time.monotonic() > deadline:
-                            raise FetchError(f"{url}: the page took longer than {2 * timeout_s:g} s to arrive (timed out)")
+                            raise FetchError(
+                                f"{url}: the page took longer than {2 * timeout_s:g} s to arrive (timed out)"
+                            )
                     return FetchedPage(url=url.strip(), final_url=current, data=bytes(body))
             except httpx.TimeoutException as exc:
                 raise FetchError(f"{url}: no answer within {timeout_s:g} s (timed out)") from exc

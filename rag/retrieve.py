@@ -15,8 +15,8 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from .index import SentenceIndex, StoredSentence
-from .settings import Settings
 from .query import Query, parse_query
+from .settings import Settings
 from .text import Language
 
 
@@ -67,7 +67,10 @@ def _fused(
             cosine[sid] = similarity
             by_id[sid] = by_id[sid].model_copy(update={"via_context": via_context})
     ranked = sorted((sid for sid in fused if sid in by_id), key=lambda sid: (-fused[sid], -cosine.get(sid, 0.0)))
-    hits = [Hit(sentence=by_id[sid], score=fused[sid], dense=cosine.get(sid, 0.0), lexical=bm25.get(sid, 0.0)) for sid in ranked]
+    hits = [
+        Hit(sentence=by_id[sid], score=fused[sid], dense=cosine.get(sid, 0.0), lexical=bm25.get(sid, 0.0))
+        for sid in ranked
+    ]
     return hits, max((c for _, c in dense), default=0.0)
 
 
@@ -90,15 +93,26 @@ def retrieve(
     n = max(settings.candidates, k)
     if date_from or date_to:
         allowed = [
-            r.id for r in index.complete_articles().values()
+            r.id
+            for r in index.complete_articles().values()
             if r.published and (not date_from or r.published >= date_from) and (not date_to or r.published <= date_to)
         ]
         article_ids = [a for a in allowed if not article_ids or a in article_ids]
         if not article_ids:
-            return Retrieval(question=query.standalone, language=query.language, hits=[], top_dense=0.0, seconds=time.perf_counter() - started)
+            return Retrieval(
+                question=query.standalone,
+                language=query.language,
+                hits=[],
+                top_dense=0.0,
+                seconds=time.perf_counter() - started,
+            )
     ranked, top_dense = _fused(index, query.standalone, settings, n, query.language, article_ids)
     return Retrieval(
-        question=query.standalone, language=query.language, hits=ranked[:k], top_dense=top_dense, seconds=time.perf_counter() - started
+        question=query.standalone,
+        language=query.language,
+        hits=ranked[:k],
+        top_dense=top_dense,
+        seconds=time.perf_counter() - started,
     )
 
 
@@ -117,7 +131,11 @@ class Antecedents:
         self.index = index
 
     def __call__(self, query: Query, hits: list[Hit]) -> list[Hit]:
-        wanted = [f"{h.sentence.article_id}:{h.sentence.index - 1}" for h in hits if h.sentence.via_context and h.sentence.index > 0]
+        wanted = [
+            f"{h.sentence.article_id}:{h.sentence.index - 1}"
+            for h in hits
+            if h.sentence.via_context and h.sentence.index > 0
+        ]
         have = {h.sentence.id for h in hits}
         extra = self.index.get([sid for sid in wanted if sid not in have])
         out: list[Hit] = []

@@ -18,8 +18,12 @@ class Citation(BaseModel):
     title: str
     outlet: str | None = None
     published: date | None = None
-    source: str | None = Field(None, description="The article's file (path in the corpus folder) or the link it came from.")
-    score: float = Field(description="How strongly the model chose this sentence as evidence (renormalised probability, 0..1).")
+    source: str | None = Field(
+        None, description="The article's file (path in the corpus folder) or the link it came from."
+    )
+    score: float = Field(
+        description="How strongly the model chose this sentence as evidence (renormalised probability, 0..1)."
+    )
 
 
 class Considered(BaseModel):
@@ -53,5 +57,7 @@ class Answer(BaseModel):
     timings: Timings = Timings()
     removed_claims: list[str] = Field([], description="Claims dropped because no shown sentence supports them.")
     abstain_reason: str | None = Field(None, description="Why kutip abstained (None when it answered).")
-    p_none: float | None = Field(None, description="The model's probability that no retrieved sentence answers (None when it was not asked).")
+    p_none: float | None = Field(
+        None, description="The model's probability that no retrieved sentence answers (None when it was not asked)."
+    )
     considered: list[Considered] = Field([], description="Every sentence the model read, in the order shown.")

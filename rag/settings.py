@@ -46,8 +46,15 @@ class Settings(BaseSettings):
     backend: str = Field("llamacpp", description="An entry of rag.backends.BACKENDS: llamacpp (embedded) or ollama.")
     threads: int = Field(2, ge=1, description="llama.cpp threads.")
     context_window: int = Field(4096, ge=512)
-    flash_attn: bool = Field(True, description="llama.cpp flash attention (measured on par or faster for prompts here).")
-    ubatch: int = Field(128, ge=16, le=2048, description="llama.cpp micro-batch for prompt processing (128 measured on par or faster than 512).")
+    flash_attn: bool = Field(
+        True, description="llama.cpp flash attention (measured on par or faster for prompts here)."
+    )
+    ubatch: int = Field(
+        128,
+        ge=16,
+        le=2048,
+        description="llama.cpp micro-batch for prompt processing (128 measured on par or faster than 512).",
+    )
     max_new_tokens: int = Field(200, ge=16)
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy: reproducible answers.")
 
@@ -61,19 +68,45 @@ class Settings(BaseSettings):
     collection: str = "kutip_sentences"
 
     # --- retrieval and answering
-    top_k: int = Field(6, ge=1, le=20, description="Sentences retrieved and shown to the reading step (chosen on dev: README).")
+    top_k: int = Field(
+        6, ge=1, le=20, description="Sentences retrieved and shown to the reading step (chosen on dev: README)."
+    )
     candidates: int = Field(30, ge=5, description="Candidates fetched from each retriever before fusion.")
     rrf_k: int = 60
     bm25_weight_id: float = Field(0.5, ge=0, description="Weight of BM25 in fusion for Indonesian questions.")
     bm25_weight_en: float = Field(0.0, ge=0, description="Weight of BM25 in fusion for English questions.")
-    post_retrieval: list[str] = Field(["antecedents"], description="Steps applied to the hits after retrieval, in order (rag.retrieve.POST_RETRIEVAL).")
-    read_order: Literal["best-first", "best-last"] = Field("best-first", description="Where the best-retrieved article's sentences stand in the reading prompt.")
-    read_rank_prior: float = Field(1.0, ge=0, description="Weight of the retrieval rank prior added to the model's log-probabilities when ranking the candidates (chosen on the dev sets: README).")
-    select_ratio: float = Field(0.5, gt=0, le=1, description="A candidate is chosen when its calibrated probability is at least this share of the best one's.")
+    post_retrieval: list[str] = Field(
+        ["antecedents"],
+        description="Steps applied to the hits after retrieval, in order (rag.retrieve.POST_RETRIEVAL).",
+    )
+    read_order: Literal["best-first", "best-last"] = Field(
+        "best-first", description="Where the best-retrieved article's sentences stand in the reading prompt."
+    )
+    read_rank_prior: float = Field(
+        1.0,
+        ge=0,
+        description="Weight of the retrieval rank prior added to the model's log-probabilities when ranking the candidates (chosen on the dev sets: README).",
+    )
+    select_ratio: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A candidate is chosen when its calibrated probability is at least this share of the best one's.",
+    )
     max_chosen: int = Field(1, ge=1, le=8, description="Most sentences chosen for a one-fact question.")
-    max_chosen_many: int = Field(4, ge=1, le=8, description="Most sentences chosen for a list, open, two-part or timeline question.")
-    none_threshold: float = Field(0.15, ge=0, le=1, description="P(none) at or above which kutip abstains after reading (chosen on the dev sets: README).")
-    abstain_threshold: float = Field(0.80, description="Top dense cosine below which kutip abstains without reading: the largest value (to 0.01) that abstains on no answerable question of the dev sets (README).")
+    max_chosen_many: int = Field(
+        4, ge=1, le=8, description="Most sentences chosen for a list, open, two-part or timeline question."
+    )
+    none_threshold: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="P(none) at or above which kutip abstains after reading (chosen on the dev sets: README).",
+    )
+    abstain_threshold: float = Field(
+        0.80,
+        description="Top dense cosine below which kutip abstains without reading: the largest value (to 0.01) that abstains on no answerable question of the dev sets (README).",
+    )
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(2_000_000, ge=1000)
 

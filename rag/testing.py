@@ -72,7 +72,9 @@ class ScriptedLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text=self._next_text("complete", [ChatMessage(role=MessageRole.USER, content=prompt)]))
+        return CompletionResponse(
+            text=self._next_text("complete", [ChatMessage(role=MessageRole.USER, content=prompt)])
+        )
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:

@@ -27,7 +27,9 @@ def write(llm: Any, messages: list[ChatMessage], chosen: Sequence[str], max_toke
     """Stream the answer's text pieces (markers are the chosen ids: ``[B]``)."""
     from .models import LlamaCppLLM
 
-    extra: dict[str, Any] = {"max_tokens": max_tokens, "markers": list(chosen), "stop": ["\n"]} if isinstance(llm, LlamaCppLLM) else {}
+    extra: dict[str, Any] = (
+        {"max_tokens": max_tokens, "markers": list(chosen), "stop": ["\n"]} if isinstance(llm, LlamaCppLLM) else {}
+    )
     for chunk in llm.stream_chat(write_messages(messages, chosen), **extra):
         if chunk.delta:
             if "\n" in chunk.delta:  # the answer is one line; what follows is not part of it

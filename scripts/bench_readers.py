@@ -47,7 +47,7 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def timed(fn, *args, repeat: int = 3, **kwargs):  # noqa: ANN001, ANN002, ANN003
+def timed(fn, *args, repeat: int = 3, **kwargs):
     best, result = float("inf"), None
     for _ in range(repeat):
         started = time.perf_counter()
@@ -74,21 +74,30 @@ def bench_formats(work: Path) -> None:
     print("| format | file | time | sentences | title | outlet | date | language |")
     print("|---|---|---|---|---|---|---|---|")
     load_article(PAGES / "wire_english.html")  # imports and model loads are paid once, not per article
-    files = [*sorted(SEEDS.glob("*.txt")), *sorted(PAGES.glob("*.html")), text_pdf(work / "banjir-1col.pdf"),
-             text_pdf(work / "banjir-2col.pdf", columns=2), text_pdf(work / "banjir-6pages.pdf", pages=6)]
+    files = [
+        *sorted(SEEDS.glob("*.txt")),
+        *sorted(PAGES.glob("*.html")),
+        text_pdf(work / "banjir-1col.pdf"),
+        text_pdf(work / "banjir-2col.pdf", columns=2),
+        text_pdf(work / "banjir-6pages.pdf", pages=6),
+    ]
     per_format: dict[str, list[float]] = {}
     for path in files:
         seconds, article = timed(load_article, path, root=path.parent)
         per_format.setdefault(article.format, []).append(seconds)
-        print(f"| {article.format} | {path.name} | {ms(seconds)} | {len(article.sentences)} | {article.title[:50]} | "
-              f"{article.outlet or '–'} | {article.published or '–'} | {article.language} |")
+        print(
+            f"| {article.format} | {path.name} | {ms(seconds)} | {len(article.sentences)} | {article.title[:50]} | "
+            f"{article.outlet or '–'} | {article.published or '–'} | {article.language} |"
+        )
     print()
     for fmt, values in per_format.items():
         print(f"- {fmt}: median {ms(statistics.median(values))} per article over {len(values)} file(s)")
     scan = image_pdf(work / "scan.pdf")
     started = time.perf_counter()
     _, skipped = load_corpus_report(_only(scan, work))
-    print(f"- scanned PDF: refused in {ms(time.perf_counter() - started)}: {skipped[0].reason if skipped else 'NOT REFUSED'}")
+    print(
+        f"- scanned PDF: refused in {ms(time.perf_counter() - started)}: {skipped[0].reason if skipped else 'NOT REFUSED'}"
+    )
 
 
 def _only(path: Path, work: Path) -> Path:
@@ -115,8 +124,10 @@ def bench_kept_lost() -> None:
             if len(text) > 3 and text not in blocks:
                 blocks.append(text)
         lost = [b for b in blocks if b not in article.text and b != article.title]
-        print(f"- {page.name}: kept {len(article.sentences)} sentences, title \"{article.title}\"; dropped {len(lost)} text blocks: "
-              + "; ".join(f"\"{b[:60]}\"" for b in lost))
+        print(
+            f'- {page.name}: kept {len(article.sentences)} sentences, title "{article.title}"; dropped {len(lost)} text blocks: '
+            + "; ".join(f'"{b[:60]}"' for b in lost)
+        )
 
 
 # ----------------------------------------------------------------------------- PDF libraries
@@ -148,7 +159,11 @@ def bench_pdf_libraries(work: Path) -> None:
         "2 columns, 1 page": text_pdf(work / "b.pdf", columns=2),
         "1 column, 6 pages": text_pdf(work / "c.pdf", pages=6),
     }
-    libraries = {"pypdf": ("pypdf", _pypdf), "pdfminer.six": ("pdfminer", _pdfminer), "pdfplumber": ("pdfplumber", _pdfplumber)}
+    libraries = {
+        "pypdf": ("pypdf", _pypdf),
+        "pdfminer.six": ("pdfminer", _pdfminer),
+        "pdfplumber": ("pdfplumber", _pdfplumber),
+    }
     print("| library | " + " | ".join(pdfs) + " |")
     print("|---|" + "---|" * len(pdfs))
     for name, (module, fn) in libraries.items():

@@ -11,9 +11,9 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from rag.corpus import load_corpus  # noqa: E402
-from rag.index import SentenceIndex  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.corpus import load_corpus
+from rag.index import SentenceIndex
+from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

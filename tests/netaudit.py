@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .conftest import ROOT
 
-SITECUSTOMIZE = r'''
+SITECUSTOMIZE = r"""
 import json, os, socket, sys
 
 _LOG = os.environ["KUTIP_NET_AUDIT_LOG"]
@@ -53,7 +53,7 @@ def _hook(event, args):
 
 
 sys.addaudithook(_hook)
-'''
+"""
 
 _STRACE_ADDR = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"')
 
@@ -73,7 +73,9 @@ def is_local_host(host: object) -> bool:
 def strace_usable() -> bool:
     if not shutil.which("strace"):
         return False
-    probe = subprocess.run(["strace", "-f", "-qq", "-e", "trace=connect", "-o", os.devnull, "true"], capture_output=True)
+    probe = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=connect", "-o", os.devnull, "true"], capture_output=True
+    )
     return probe.returncode == 0
 
 
@@ -101,7 +103,9 @@ class Audit:
     @property
     def connects(self) -> list[str]:
         """``host:port`` of every TCP/UDP connect seen by the audit hook."""
-        return [e["address"] for e in self.python_events if e["event"] == "socket.connect" and e.get("family") != "AF_UNIX"]
+        return [
+            e["address"] for e in self.python_events if e["event"] == "socket.connect" and e.get("family") != "AF_UNIX"
+        ]
 
 
 def run_audited(code: str, workdir: Path, *, env: dict[str, str] | None = None, timeout: float = 600) -> Audit:
@@ -118,7 +122,9 @@ def run_audited(code: str, workdir: Path, *, env: dict[str, str] | None = None, 
     run_env = {k: v for k, v in os.environ.items() if k not in ("ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED")}
     run_env.update(env or {})
     run_env["KUTIP_NET_AUDIT_LOG"] = str(log)
-    run_env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)] + ([run_env["PYTHONPATH"]] if run_env.get("PYTHONPATH") else []))
+    run_env["PYTHONPATH"] = os.pathsep.join(
+        [str(site), str(ROOT)] + ([run_env["PYTHONPATH"]] if run_env.get("PYTHONPATH") else [])
+    )
     command = [sys.executable, "-c", code]
     trace = workdir / "netaudit.strace"
     use_strace = strace_usable()

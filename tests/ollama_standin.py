@@ -84,7 +84,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -121,7 +121,7 @@ class _HTTPError(Exception):
 
 def _now() -> str:
     """RFC 3339 UTC timestamp with microseconds, like Ollama's ``created_at``."""
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def chatml(messages: Sequence[dict[str, Any]]) -> str:
@@ -140,8 +140,22 @@ def chatml(messages: Sequence[dict[str, Any]]) -> str:
 
 _GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _FILE_TYPES = {
-    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
-    12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
+    0: "F32",
+    1: "F16",
+    2: "Q4_0",
+    3: "Q4_1",
+    7: "Q8_0",
+    8: "Q5_0",
+    9: "Q5_1",
+    10: "Q2_K",
+    11: "Q3_K_S",
+    12: "Q3_K_M",
+    13: "Q3_K_L",
+    14: "Q4_K_S",
+    15: "Q4_K_M",
+    16: "Q5_K_S",
+    17: "Q5_K_M",
+    18: "Q6_K",
     32: "BF16",
 }
 
@@ -282,7 +296,7 @@ class _Model:
         self._info = {
             "size": size,
             "digest": digest,
-            "modified_at": datetime.fromtimestamp(mtime, timezone.utc).isoformat(),
+            "modified_at": datetime.fromtimestamp(mtime, UTC).isoformat(),
             "details": details,
             "model_info": meta,
         }
@@ -389,7 +403,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.standin._unregister(self.connection)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.standin.log:
             sys.stderr.write(f"[ollama-standin] {self.address_string()} {format % args}\n")
 
@@ -467,22 +481,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(exc.status, {"error": exc.message})
         except (_ClientGone, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except Exception as exc:  # noqa: BLE001 - a stand-in must answer, not die
+        except Exception as exc:
             try:
                 self._send_json(500, {"error": f"{type(exc).__name__}: {exc}"})
             except OSError:
                 self.close_connection = True
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch("HEAD")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
 
@@ -585,7 +599,7 @@ class OllamaStandIn:
                 if model.llama is not None:
                     try:
                         model.llama.close()
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         pass
                     model.llama = None
         self._httpd = None
@@ -703,7 +717,7 @@ class OllamaStandIn:
                     kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(fmt), verbose=False)
                 else:
                     raise ValueError(f"unsupported format {fmt!r}")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise _HTTPError(400, f"invalid format: {exc}") from None
         return kwargs, stops, seed
 
@@ -871,7 +885,7 @@ class OllamaStandIn:
                 raise
             except _HTTPError as exc:
                 handler._stream_line({"error": exc.message})
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 handler._stream_line({"error": f"{type(exc).__name__}: {exc}"})
             handler._end_stream()
 
@@ -892,7 +906,7 @@ class OllamaStandIn:
             if m.llama is None:
                 continue
             info = m.listing()
-            expires = datetime.fromtimestamp(time.time() + 300, timezone.utc).isoformat()
+            expires = datetime.fromtimestamp(time.time() + 300, UTC).isoformat()
             loaded.append({**info, "expires_at": expires, "size_vram": 0, "context_length": N_CTX})
         handler._send_json(200, {"models": loaded})
 

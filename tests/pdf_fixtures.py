@@ -21,8 +21,15 @@ ARTICLE = [
 ]
 
 
-def text_pdf(path: Path, paragraphs: list[str] = ARTICLE, title: str = ARTICLE_TITLE, *, columns: int = 1,
-             pages: int = 1, created: datetime | None = datetime(2024, 2, 3, 9, 0)) -> Path:
+def text_pdf(
+    path: Path,
+    paragraphs: list[str] = ARTICLE,
+    title: str = ARTICLE_TITLE,
+    *,
+    columns: int = 1,
+    pages: int = 1,
+    created: datetime | None = datetime(2024, 2, 3, 9, 0),
+) -> Path:
     """A PDF with a real text layer: the title, then the paragraphs (wrapped by reportlab), in one
     or two columns, repeated over ``pages`` pages, with a page number at the foot of each page."""
     from reportlab.lib.pagesizes import A4
@@ -34,9 +41,12 @@ def text_pdf(path: Path, paragraphs: list[str] = ARTICLE, title: str = ARTICLE_T
     margin = 50
     gap = 20
     column_width = (width - 2 * margin - gap * (columns - 1)) / columns
-    frames = [Frame(margin + i * (column_width + gap), margin, column_width, height - 2 * margin, id=f"c{i}") for i in range(columns)]
+    frames = [
+        Frame(margin + i * (column_width + gap), margin, column_width, height - 2 * margin, id=f"c{i}")
+        for i in range(columns)
+    ]
 
-    def footer(canvas, doc):  # noqa: ANN001 - reportlab callback
+    def footer(canvas, doc):
         canvas.setFont("Helvetica", 9)
         canvas.drawCentredString(width / 2, 25, str(doc.page))
 

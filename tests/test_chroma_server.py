@@ -55,24 +55,30 @@ class ChromaServer:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         deadline = time.monotonic() + timeout
         client = None
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.proc.returncode}:\n{self.log.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"chroma run exited with {self.proc.returncode}:\n{self.log.read_text(errors='replace')[-3000:]}"
+                )
             try:
                 client = client or chromadb.HttpClient(
                     host="127.0.0.1", port=self.port, settings=ChromaSettings(anonymized_telemetry=False)
                 )
                 client.heartbeat()
                 return
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:
                 client = None
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"chroma run did not answer within {timeout:g} s:\n{self.log.read_text(errors='replace')[-3000:]}")
+                    raise RuntimeError(
+                        f"chroma run did not answer within {timeout:g} s:\n{self.log.read_text(errors='replace')[-3000:]}"
+                    ) from None
                 time.sleep(0.25)
 
     def stop(self) -> None:
@@ -133,7 +139,9 @@ def test_ingest_through_server(cli_ingest, server, data_dir, seed_articles):
     assert "5 added" in out1 and "66 sentences in the index" in out1
     assert code2 == 0 and "0 added, 0 updated, 5 unchanged" in out2 and "66 sentences in the index" in out2
     assert not (data_dir / "chroma").exists()  # nothing went to an embedded store
-    direct = chromadb.HttpClient(host="127.0.0.1", port=server.port, settings=ChromaSettings(anonymized_telemetry=False))
+    direct = chromadb.HttpClient(
+        host="127.0.0.1", port=server.port, settings=ChromaSettings(anonymized_telemetry=False)
+    )
     collection = direct.get_collection("kutip_sentences")
     ids = collection.get(include=[])["ids"]
     assert len(ids) == len(set(ids)) == 66 == sum(len(a.sentences) for a in seed_articles)

@@ -15,14 +15,14 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SENTENCES_001 = [
     "Pejabat AS dan sekutunya menuding Korut memasok puluhan ribu tentara, peluru artileri, dan rudal ke Rusia untuk perang di Ukraina.",
     "Kerja sama militer yang semakin erat antara Moskow, Beijing, dan Pyongyang menimbulkan kekhawatiran di Washington, Seoul, dan Tokyo akan munculnya blok yang bisa memperumit dinamika keamanan regional.",
-    "Di pabrik baru tersebut, Kim mengatakan negaranya berhasil memenuhi rencana lima tahun Partai Buruh yang berkuasa untuk memperluas produksi rudal guna memenuhi permintaan yang terus meningkat, memuji produksi massal berbagai rudal sebagai \"prestasi strategis paling penting dan inti\" dalam mengembangkan kekuatan pertahanan.",
-    "\"Dengan pembentukan proses produksi modern yang mampu memenuhi kebutuhan prospektif pasukan rudal militer, kami mendapatkan jaminan yang kuat untuk secara dramatis meningkatkan kemampuan produksi rudal nasional dan kapasitas tempur unit rudal utama kami sesuai rencana,\" kata Kim, menurut KCNA.",
+    'Di pabrik baru tersebut, Kim mengatakan negaranya berhasil memenuhi rencana lima tahun Partai Buruh yang berkuasa untuk memperluas produksi rudal guna memenuhi permintaan yang terus meningkat, memuji produksi massal berbagai rudal sebagai "prestasi strategis paling penting dan inti" dalam mengembangkan kekuatan pertahanan.',
+    '"Dengan pembentukan proses produksi modern yang mampu memenuhi kebutuhan prospektif pasukan rudal militer, kami mendapatkan jaminan yang kuat untuk secara dramatis meningkatkan kemampuan produksi rudal nasional dan kapasitas tempur unit rudal utama kami sesuai rencana," kata Kim, menurut KCNA.',
     "Menurut laporan NK News yang berbasis di Seoul, gambar-gambar yang dirilis Korut menunjukkan pabrik tersebut berbeda dengan pabrik yang ditinjau Kim pada Februari dan sedang memproduksi rudal balistik jarak pendek dari seri Hwasong-11.",
     "Rudal-rudal ini, dengan jangkauan 380 hingga 800 km, dirancang untuk membawa hulu ledak nuklir dan menyerang pangkalan militer AS di Korea Selatan (Korsel).",
     "Korut telah mengirimnya ke Rusia untuk perangnya melawan Ukraina.",
     "Pekan lalu, lembaga think tank AS mengatakan Korut diam-diam telah membangun dan mengoperasikan pangkalan rudal jarak jauh yang luas di dekat perbatasan China dan menyimpan senjata strategis tercanggihnya.",
     "Waktu kunjungan Kim ke pabrik tersebut menggarisbawahi niatnya untuk memperlihatkan kekuatan militer sebelum bertolak ke Beijing, dan untuk memberi sinyal pada Washington dan sekutunya bahwa Korut saat ini jauh lebih tangguh daripada saat terlibat dalam pembicaraan nuklir dengan Presiden AS Donald Trump selama masa jabatan pertamanya.",
-    "Pyongyang terus menuntut pengakuan sebagai negara nuklir sebagai prasyarat untuk negosiasi apa pun, menolak tawaran perdamaian terbaru dari Presiden Korsel Lee Jae Myung, dan mencap Seoul sebagai \"negara paling bermusuhan.\"",
+    'Pyongyang terus menuntut pengakuan sebagai negara nuklir sebagai prasyarat untuk negosiasi apa pun, menolak tawaran perdamaian terbaru dari Presiden Korsel Lee Jae Myung, dan mencap Seoul sebagai "negara paling bermusuhan."',
 ]
 
 SENTENCES_003 = [
@@ -76,7 +76,11 @@ def test_seeds_are_the_shared_corpus():
 
 @pytest.mark.parametrize(
     "article_id, expected",
-    [("001_dba1eee5a9ccde63", SENTENCES_001), ("003_c88d8b6703be8690", SENTENCES_003), ("004_ceac9d7f48264563", SENTENCES_004)],
+    [
+        ("001_dba1eee5a9ccde63", SENTENCES_001),
+        ("003_c88d8b6703be8690", SENTENCES_003),
+        ("004_ceac9d7f48264563", SENTENCES_004),
+    ],
 )
 def test_sentences_pinned(articles, article_id, expected):
     assert texts(articles[article_id]) == expected
@@ -113,15 +117,31 @@ def test_metadata(articles):
     assert a["002_71ed3bbcc62fd0db"].outlet == "Ritmee"
     assert a["004_ceac9d7f48264563"].outlet == "PASUNDAN EKSPRES"
     assert a["003_c88d8b6703be8690"].title == "Kim Jong Un Dorong Korea Utara Tingkatkan Produksi Amunisi Artileri"
-    assert a["004_ceac9d7f48264563"].title == "Korea Utara Mengirim Lebih 13.000 Kontainer Senjata ke Rusia, Korsel dan AS auto Siap-siap"
+    assert (
+        a["004_ceac9d7f48264563"].title
+        == "Korea Utara Mengirim Lebih 13.000 Kontainer Senjata ke Rusia, Korsel dan AS auto Siap-siap"
+    )
     for article in articles.values():
         assert len(article.sha256) == 64 and article.title
 
 
 @pytest.mark.parametrize(
     "boilerplate",
-    ["BACA JUGA", "Berita Terkait", "Terkini Lainnya", "Lihat Semua", "Logo Bloomberg", "No more pages",
-     "Tonton video", "Diposting pada", "(bbn)", "(ipa)", "(luc/luc)", "(*)", "Image From"],
+    [
+        "BACA JUGA",
+        "Berita Terkait",
+        "Terkini Lainnya",
+        "Lihat Semua",
+        "Logo Bloomberg",
+        "No more pages",
+        "Tonton video",
+        "Diposting pada",
+        "(bbn)",
+        "(ipa)",
+        "(luc/luc)",
+        "(*)",
+        "Image From",
+    ],
 )
 def test_boilerplate_removed(articles, boilerplate):
     for article in articles.values():
@@ -136,8 +156,13 @@ def test_repeated_headline_and_section_label_removed(articles):
 
 
 def test_quotes_kept(articles):
-    assert "“Pabrik itu adalah satu-satunya yang diketahui membuat rudal KN-23,” kata Sam Lair, peneliti di Pusat Studi Nonproliferasi (CNS)." in texts(articles["000_08ce80ad1bf367da"])
-    assert "Moskow telah menembakkan sekitar 60 rudal KN-23 Korea Utara pada tahun 2024." in texts(articles["000_08ce80ad1bf367da"])
+    assert (
+        "“Pabrik itu adalah satu-satunya yang diketahui membuat rudal KN-23,” kata Sam Lair, peneliti di Pusat Studi Nonproliferasi (CNS)."
+        in texts(articles["000_08ce80ad1bf367da"])
+    )
+    assert "Moskow telah menembakkan sekitar 60 rudal KN-23 Korea Utara pada tahun 2024." in texts(
+        articles["000_08ce80ad1bf367da"]
+    )
 
 
 def _split(text: str) -> list[str]:
@@ -152,8 +177,14 @@ def _split(text: str) -> list[str]:
         ("Disampaikan Senin (25/11/2024). Lalu dibantah.", ["Disampaikan Senin (25/11/2024).", "Lalu dibantah."]),
         ("Ada peluru, drone, dll. Semua dikirim.", ["Ada peluru, drone, dll. Semua dikirim."]),
         ("Dia tinggal di Jl. Merdeka No. 5 di Jakarta.", ["Dia tinggal di Jl. Merdeka No. 5 di Jakarta."]),
-        ("Kata dia, “Kami siap. Kami menang,” ujarnya. Lalu pergi.", ["Kata dia, “Kami siap. Kami menang,” ujarnya.", "Lalu pergi."]),
-        ("Dia berkata “kami siap.” Berikutnya Korsel menjawab.", ["Dia berkata “kami siap.”", "Berikutnya Korsel menjawab."]),
+        (
+            "Kata dia, “Kami siap. Kami menang,” ujarnya. Lalu pergi.",
+            ["Kata dia, “Kami siap. Kami menang,” ujarnya.", "Lalu pergi."],
+        ),
+        (
+            "Dia berkata “kami siap.” Berikutnya Korsel menjawab.",
+            ["Dia berkata “kami siap.”", "Berikutnya Korsel menjawab."],
+        ),
         ('Dia berkata "kami siap." Berikutnya AS menjawab.', ['Dia berkata "kami siap."', "Berikutnya AS menjawab."]),
         ("Pejabat A.S. menolak. Korut diam.", ["Pejabat A.S. menolak.", "Korut diam."]),
         ("Apa benar? Ya! Benar.", ["Apa benar?", "Ya!", "Benar."]),
@@ -167,7 +198,9 @@ def test_bad_files_are_reported_and_skipped(tmp_path):
     for p in SEEDS.glob("*.txt"):
         (tmp_path / p.name).write_bytes(p.read_bytes())
     (tmp_path / "empty.txt").write_bytes(b"  \n")
-    (tmp_path / "latin1.txt").write_bytes("Berita tentang Korea Utara dan Rusia. Harga naik 5 persen. Caf\xe9".encode("latin-1"))
+    (tmp_path / "latin1.txt").write_bytes(
+        "Berita tentang Korea Utara dan Rusia. Harga naik 5 persen. Caf\xe9".encode("latin-1")
+    )
     (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     (tmp_path / "notes.pdf").write_bytes(b"%PDF")  # a PDF is an article type now: a broken one is reported
     (tmp_path / "notes.docx").write_bytes(b"PK")  # not an article type: ignored

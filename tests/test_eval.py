@@ -14,8 +14,8 @@ import shutil
 import pytest
 import yaml
 
-from rag import cli
 from evaluation.evalset import QUESTIONS_FILE
+from rag import cli
 
 from .conftest import FAST_MODEL
 
@@ -23,6 +23,8 @@ pytestmark = pytest.mark.llm
 
 # dev-split questions, one or two per category, both languages, two unanswerable, one follow-up
 SUBSET = ["q003", "q010", "q026", "q043", "q058", "q065", "q070", "q080"]
+
+
 @pytest.fixture(scope="module")
 def report(fast_settings, tmp_path_factory):
     work = tmp_path_factory.mktemp("eval")
@@ -34,7 +36,9 @@ def report(fast_settings, tmp_path_factory):
     shutil.copytree(fast_settings.data_dir, work / "data")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KUTIP_DATA_DIR", str(work / "data"))
-        code = cli.main(["--model", FAST_MODEL, "eval", "--questions", str(subset), "--out", str(work / "out"), "--compare"])
+        code = cli.main(
+            ["--model", FAST_MODEL, "eval", "--questions", str(subset), "--out", str(work / "out"), "--compare"]
+        )
     assert code == 0
     return work / "out"
 
@@ -79,7 +83,9 @@ def test_every_answer_records_its_reading_and_the_curve_follows_from_it(report):
     unanswerable = [r for r in records if not r["answerable"]]
     for row in curve:  # recomputed from the records
         t = row["none_threshold"]
-        expected = sum(r["abstained"] or (r["p_none"] is not None and r["p_none"] >= t) for r in unanswerable) / len(unanswerable)
+        expected = sum(r["abstained"] or (r["p_none"] is not None and r["p_none"] >= t) for r in unanswerable) / len(
+            unanswerable
+        )
         assert row["abstention_recall"] == round(expected, 3)
     assert "Abstention curve" in (report / "report.md").read_text()
 
@@ -90,11 +96,21 @@ def test_a_benchmark_folder_is_evaluated_on_its_own_corpus(fast_settings, tmp_pa
     bench = tmp_path / "mini-bench"
     (bench / "corpus").mkdir(parents=True)
     (bench / "corpus" / "p1.txt").write_text(
-        "Danau Toba terletak di Sumatera Utara. Danau itu terbentuk oleh letusan gunung berapi sekitar 74.000 tahun lalu.", encoding="utf-8")
-    (bench / "corpus" / "p2.txt").write_text("Candi Borobudur dibangun pada abad ke-9 di Jawa Tengah.", encoding="utf-8")
+        "Danau Toba terletak di Sumatera Utara. Danau itu terbentuk oleh letusan gunung berapi sekitar 74.000 tahun lalu.",
+        encoding="utf-8",
+    )
+    (bench / "corpus" / "p2.txt").write_text(
+        "Candi Borobudur dibangun pada abad ke-9 di Jawa Tengah.", encoding="utf-8"
+    )
     questions = [
-        {"id": "b1", "lang": "id", "question": "Di provinsi mana Danau Toba terletak?", "answerable": True, "facts": [["Sumatera Utara"]],
-         "evidence": {"mode": "any", "items": [["p1", "Danau Toba terletak di Sumatera Utara."]]}},
+        {
+            "id": "b1",
+            "lang": "id",
+            "question": "Di provinsi mana Danau Toba terletak?",
+            "answerable": True,
+            "facts": [["Sumatera Utara"]],
+            "evidence": {"mode": "any", "items": [["p1", "Danau Toba terletak di Sumatera Utara."]]},
+        },
         {"id": "b2", "lang": "id", "question": "Siapa arsitek Candi Borobudur?", "answerable": False},
     ]
     (bench / "questions.json").write_text(json.dumps({"about": "test", "questions": questions}), encoding="utf-8")
@@ -119,14 +135,18 @@ def test_oracle_answers_from_the_gold_sentences_only(fast_settings, tmp_path):
     subset.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KUTIP_DATA_DIR", str(fast_settings.data_dir))
-        code = cli.main(["--model", FAST_MODEL, "eval", "--questions", str(subset), "--out", str(tmp_path / "out"), "--oracle"])
+        code = cli.main(
+            ["--model", FAST_MODEL, "eval", "--questions", str(subset), "--out", str(tmp_path / "out"), "--oracle"]
+        )
     assert code == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["oracle"] is True and "oracle" in (tmp_path / "out" / "report.md").read_text()
     records = report["records"]["kutip"]
     assert [r["id"] for r in records] == ["q016", "q080"]  # the follow-up is condensed first
     for r in records:
-        assert r["gold_ranks"] == [] and {c["id"] for c in r["considered"]} == set(r["gold_ids"])  # it read the gold alone
+        assert r["gold_ranks"] == [] and {c["id"] for c in r["considered"]} == set(
+            r["gold_ids"]
+        )  # it read the gold alone
         assert set(r["cited_ids"]) <= set(r["gold_ids"]), r
         assert not r["error"]
     overall = report["systems"]["kutip"]["overall"]

@@ -147,7 +147,11 @@ def run_cli(*args: str, env: dict[str, str], wrapper: list[str] | None = None) -
     full_env = {**os.environ, **env}
     return subprocess.run(
         [*(wrapper or []), sys.executable, "-m", "rag.cli", *args],
-        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -195,7 +199,9 @@ def _without_dac_override() -> list[str] | None:
     probe_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"kutip-probe-{os.getpid()}"
     probe_dir.mkdir(mode=0o500, exist_ok=True)
     try:
-        probe = subprocess.run([*wrapper, sys.executable, "-c", f"open({str(probe_dir / 'x')!r}, 'w')"], capture_output=True)
+        probe = subprocess.run(
+            [*wrapper, sys.executable, "-c", f"open({str(probe_dir / 'x')!r}, 'w')"], capture_output=True
+        )
         return wrapper if probe.returncode != 0 and b"PermissionError" in probe.stderr else None
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)

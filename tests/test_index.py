@@ -46,7 +46,9 @@ def test_changed_article_is_replaced_and_others_skipped(seeded_copy, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
     target = corpus / "002_71ed3bbcc62fd0db.txt"
-    target.write_text(target.read_text(encoding="utf-8") + "\nKalimat tambahan untuk pengujian pembaruan.\n", encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8") + "\nKalimat tambahan untuk pengujian pembaruan.\n", encoding="utf-8"
+    )
     index = SentenceIndex(make_settings(seeded_copy))
     report = index.ingest(load_corpus(corpus))
     assert report.updated == ["002_71ed3bbcc62fd0db"]
@@ -81,18 +83,26 @@ def test_prune_removes_deleted_files(seeded_copy, tmp_path):
 
 def test_embedding_model_mismatch_is_refused(tmp_path):
     settings = make_settings(tmp_path)
-    client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=ChromaSettings(anonymized_telemetry=False))
-    client.create_collection(settings.collection, embedding_function=None,
-                             metadata={"embedding_model": "all-MiniLM-L6-v2", "embedding_dim": 384})
+    client = chromadb.PersistentClient(
+        path=str(settings.chroma_dir), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    client.create_collection(
+        settings.collection,
+        embedding_function=None,
+        metadata={"embedding_model": "all-MiniLM-L6-v2", "embedding_dim": 384},
+    )
     with pytest.raises(IndexMismatchError, match="all-MiniLM-L6-v2.*kutip ingest --rebuild"):
         SentenceIndex(settings)
 
 
 def test_rebuild_via_cli_fixes_mismatch(tmp_path, monkeypatch):
     settings = make_settings(tmp_path)
-    client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=ChromaSettings(anonymized_telemetry=False))
-    client.create_collection(settings.collection, embedding_function=None,
-                             metadata={"embedding_model": "other-model", "embedding_dim": 768})
+    client = chromadb.PersistentClient(
+        path=str(settings.chroma_dir), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    client.create_collection(
+        settings.collection, embedding_function=None, metadata={"embedding_model": "other-model", "embedding_dim": 768}
+    )
     monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path))
     from rag.cli import main
 
@@ -222,7 +232,7 @@ Harga pelat kapal di pasar dalam negeri turun tipis pada awal tahun.
 
 
 def test_back_referring_sentence_is_found_and_shown_with_its_antecedent(tmp_path):
-    """"Pabrik ini mempekerjakan…" names no factory: its context vector (with the sentence before)
+    """ "Pabrik ini mempekerjakan…" names no factory: its context vector (with the sentence before)
     lets a question that names the factory find it, and the prompt shows the sentence before too."""
     from rag.retrieve import with_neighbours
     from rag.text import refers_back
@@ -248,7 +258,9 @@ def test_back_referring_sentence_is_found_and_shown_with_its_antecedent(tmp_path
     shown = [s.id for s in with_neighbours(index, found.hits, 0)]
     assert sorted(shown) == sorted([workers.id, f"{article.id}:{workers.index - 1}"])
 
-    (corpus / "cilegon.txt").write_text(FACTORY.replace("Pabrik ini mempekerjakan", "Perusahaan itu mempekerjakan"), encoding="utf-8")
+    (corpus / "cilegon.txt").write_text(
+        FACTORY.replace("Pabrik ini mempekerjakan", "Perusahaan itu mempekerjakan"), encoding="utf-8"
+    )
     index.ingest(load_corpus(corpus))  # rewritten: the stale context vector goes with it
     assert index.context.get(include=[])["ids"] == [workers.id]
     index.remove(article.id)
@@ -270,7 +282,9 @@ def test_manifest_cache_is_reused_until_another_writer_changes_the_index(seeded_
     time.sleep(1.1)
     after = reader.records()
     assert gone not in after and len(after) == len(first) - 1
-    assert gone not in {h.sentence.article_id for h in retrieve(reader, "rudal KN-23 Korea Utara", reader.settings, top_k=10).hits}
+    assert gone not in {
+        h.sentence.article_id for h in retrieve(reader, "rudal KN-23 Korea Utara", reader.settings, top_k=10).hits
+    }
     monkeypatch.setattr(index_module, "MANIFEST_REFRESH_S", 0.0)
     time.sleep(1.1)
     assert reader.records() is not after  # past the bound it is read again even with the same counts

@@ -37,13 +37,20 @@ def test_the_retriever_returns_sentence_nodes_with_article_metadata(qa_parts):
     assert sentences[(meta["article_id"], meta["sentence_index"])] == nodes[0].node.get_content()
     assert {"title", "outlet", "published", "source"} <= set(meta)
     assert nodes[0].node.node_id == f"{meta['article_id']}:{meta['sentence_index']}"
-    assert nodes[0].node.relationships[NodeRelationship.NEXT].node_id == f"{meta['article_id']}:{meta['sentence_index'] + 1}"
+    assert (
+        nodes[0].node.relationships[NodeRelationship.NEXT].node_id
+        == f"{meta['article_id']}:{meta['sentence_index'] + 1}"
+    )
     assert nodes[0].score >= nodes[-1].score - 0.2
 
 
 def test_the_query_engine_response_carries_the_checked_answer_and_its_cited_sentences(qa_parts):
     settings, index, sentences = qa_parts
-    llm = ScriptedLLM().enqueue_choice({"A": 0.9, "none": 0.02}).enqueue(" Pelabuhan itu diresmikan pemerintah provinsi [A].")
+    llm = (
+        ScriptedLLM()
+        .enqueue_choice({"A": 0.9, "none": 0.02})
+        .enqueue(" Pelabuhan itu diresmikan pemerintah provinsi [A].")
+    )
     engine = KutipQueryEngine(qa=QA(settings, index=index, llm=llm))
     response = engine.query("Siapa yang meresmikan pelabuhan?")
     answer = response.metadata["answer"]
@@ -52,7 +59,9 @@ def test_the_query_engine_response_carries_the_checked_answer_and_its_cited_sent
     node = response.source_nodes[0].node
     assert sentences[(node.metadata["article_id"], node.metadata["sentence_index"])] == node.get_content()
 
-    tool = QueryEngineTool.from_defaults(engine, name="kutip", description="Answers from the news articles, citing sentences.")
+    tool = QueryEngineTool.from_defaults(
+        engine, name="kutip", description="Answers from the news articles, citing sentences."
+    )
     llm.enqueue_choice({"A": 0.1, "none": 0.9})  # the next question: the model finds no answer
     output = tool.call("Siapa pemenang lomba layang-layang?")
     assert "tidak memuat" in str(output) and output.raw_output.source_nodes == []

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from rag.errors import BackendUnavailableError
 from rag.backends import check_ollama, ollama_models
+from rag.errors import BackendUnavailableError
 from rag.models import ensure_gguf
 from rag.qa import QA
 from rag.schema import Answer
@@ -54,7 +54,9 @@ def test_ollama_reads_and_decides_as_llamacpp_does(standin, seeded_dir, qa_fast)
         assert mine.probability == pytest.approx(theirs.probability, abs=0.02)
     if not answer.abstained:
         assert len(items) > 2  # streamed pieces, then the answer
-        assert {(c.article_id, c.sentence_index) for c in answer.citations} <= {(c.article_id, c.sentence_index) for c in answer.considered if c.chosen}
+        assert {(c.article_id, c.sentence_index) for c in answer.citations} <= {
+            (c.article_id, c.sentence_index) for c in answer.considered if c.chosen
+        }
     chats = [body for _, path, body in standin.requests if path == "/api/chat"]
     assert any(body.get("logprobs") and body.get("top_logprobs") == 20 for body in chats)  # the reading step
     assert any(body["messages"][-1]["role"] == "assistant" for body in chats)  # the writing continues the turn
@@ -82,7 +84,9 @@ def test_model_not_pulled_names_the_pull_command(standin, seeded_dir):
 
 
 def test_slow_ollama_times_out_clearly(standin, seeded_dir):
-    settings = make_settings(seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model=MODEL, ollama_timeout_s=2)
+    settings = make_settings(
+        seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model=MODEL, ollama_timeout_s=2
+    )
     standin.delay_s = 6
     try:
         started = time.monotonic()

@@ -116,9 +116,8 @@ def test_embed_uses_the_callable(client, e5):
 
 
 def test_embed_without_a_callable_is_501(gguf_path):
-    with OllamaStandIn({MODEL: gguf_path}) as bare:
-        with pytest.raises(ollama.ResponseError) as err:
-            ollama.Client(host=bare.url).embed(model="e5", input=["x"])
+    with OllamaStandIn({MODEL: gguf_path}) as bare, pytest.raises(ollama.ResponseError) as err:
+        ollama.Client(host=bare.url).embed(model="e5", input=["x"])
     assert err.value.status_code == 501
 
 

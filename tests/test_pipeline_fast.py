@@ -22,9 +22,18 @@ from rag.write import write_messages
 pytestmark = pytest.mark.fast
 
 
-def sentence(article: str, index: int, text: str, published: date | None = None, outlet: str | None = "Warta") -> StoredSentence:
-    return StoredSentence(id=f"{article}:{index}", article_id=article, index=index, text=text, title=f"Judul {article}",
-                          outlet=outlet, published=published)
+def sentence(
+    article: str, index: int, text: str, published: date | None = None, outlet: str | None = "Warta"
+) -> StoredSentence:
+    return StoredSentence(
+        id=f"{article}:{index}",
+        article_id=article,
+        index=index,
+        text=text,
+        title=f"Judul {article}",
+        outlet=outlet,
+        published=published,
+    )
 
 
 FLOOD = [
@@ -84,9 +93,18 @@ def test_the_query_is_parsed_once_with_its_parts():
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("dua puluh lima", 25), ("tiga belas", 13), ("seratus dua puluh", 120), ("dua ribu lima ratus", 2500),
-     ("twenty-five", 25), ("one hundred and five", 105), ("sepuluh ribu", 10_000), ("empat puluh ribu", 40_000),
-     ("sebelas", 11), ("three million", 3_000_000)],
+    [
+        ("dua puluh lima", 25),
+        ("tiga belas", 13),
+        ("seratus dua puluh", 120),
+        ("dua ribu lima ratus", 2500),
+        ("twenty-five", 25),
+        ("one hundred and five", 105),
+        ("sepuluh ribu", 10_000),
+        ("empat puluh ribu", 40_000),
+        ("sebelas", 11),
+        ("three million", 3_000_000),
+    ],
 )
 def test_number_words(text, value):
     assert word_numbers(text) == {value}
@@ -127,6 +145,7 @@ def test_the_retrieval_rank_prior_reorders_a_biased_choice():
 
 
 def test_read_renormalises_over_the_ids_and_none(settings):
+    settings = settings.model_copy(update={"read_rank_prior": 0.0})  # the model's choice alone
     llm = ScriptedLLM().enqueue_choice({"A": 2.0, "B": 1.0, "none": 1.0})
     candidates = number_candidates(FLOOD, [0.9, 0.8, 0.7])
     query = parse_query("Apa saja yang terjadi saat banjir?")  # a list: several sentences may be chosen
@@ -135,8 +154,13 @@ def test_read_renormalises_over_the_ids_and_none(settings):
     assert reading.chosen == ["A", "B"]  # B has half of A's probability
     assert messages[-1].content == "Evidence:"
     assert "Question: Apa saja yang terjadi saat banjir?" in messages[-2].content
-    one_fact = read(lambda m, o: ScriptedLLM().enqueue_choice({"A": 2.0, "B": 1.0}).choose(m, o), settings.prompts_dir,
-                    parse_query("Berapa rumah yang terendam?"), candidates, settings)[0]
+    one_fact = read(
+        lambda m, o: ScriptedLLM().enqueue_choice({"A": 2.0, "B": 1.0}).choose(m, o),
+        settings.prompts_dir,
+        parse_query("Berapa rumah yang terendam?"),
+        candidates,
+        settings,
+    )[0]
     assert one_fact.chosen == ["A"]  # a one-fact question is written from its best sentence
     assert "[C] Hingga Jumat" in messages[-2].content
 
@@ -144,17 +168,27 @@ def test_read_renormalises_over_the_ids_and_none(settings):
 def test_decide_abstains_on_p_none_and_on_retrieval(settings):
     candidates = number_candidates(FLOOD, [0.9, 0.8, 0.7])
     query = parse_query("Siapa pemenang lomba?")
-    reading, _ = read(lambda m, o: ScriptedLLM().enqueue_choice({"A": 0.3, "none": 0.7}).choose(m, o),
-                      settings.prompts_dir, query, candidates, settings)
+    reading, _ = read(
+        lambda m, o: ScriptedLLM().enqueue_choice({"A": 0.3, "none": 0.7}).choose(m, o),
+        settings.prompts_dir,
+        query,
+        candidates,
+        settings,
+    )
     assert "P(none) = 0.70" in decide(query, reading, 0.9, settings.model_copy(update={"none_threshold": 0.5}))
     assert decide(query, reading, 0.9, settings.model_copy(update={"none_threshold": 0.8})) is None
-    assert "close enough" in decide(query, reading, 0.5, settings.model_copy(update={"none_threshold": 0.8, "abstain_threshold": 0.6}))
+    assert "close enough" in decide(
+        query, reading, 0.5, settings.model_copy(update={"none_threshold": 0.8, "abstain_threshold": 0.6})
+    )
 
 
 def test_the_writing_continues_the_reading_turn_with_markers_only_for_chosen_ids():
     from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-    read_turn = [ChatMessage(role=MessageRole.USER, content="q"), ChatMessage(role=MessageRole.ASSISTANT, content="Evidence:")]
+    read_turn = [
+        ChatMessage(role=MessageRole.USER, content="q"),
+        ChatMessage(role=MessageRole.ASSISTANT, content="Evidence:"),
+    ]
     assert write_messages(read_turn, ["B", "D"])[-1].content == "Evidence: B, D\nAnswer:"
 
 
@@ -165,12 +199,17 @@ def reading_of(chosen: list[str], probs: dict[str, float] | None = None, sentenc
     from rag.read import Reading
 
     candidates = number_candidates(sentences, [0.9] * len(sentences))
-    return Reading(candidates=candidates, probs=probs or {c: 0.4 for c in chosen}, p_none=0.05, ranking=chosen, chosen=chosen)
+    return Reading(
+        candidates=candidates, probs=probs or {c: 0.4 for c in chosen}, p_none=0.05, ranking=chosen, chosen=chosen
+    )
 
 
 def test_claims_keep_their_markers():
     claims = split_claims("Ya, 45 sekolah ditutup [B]. Rumah terendam 1.200 [A][C].")
-    assert [(c.text, c.markers) for c in claims] == [("Ya, 45 sekolah ditutup.", ["B"]), ("Rumah terendam 1.200.", ["A", "C"])]
+    assert [(c.text, c.markers) for c in claims] == [
+        ("Ya, 45 sekolah ditutup.", ["B"]),
+        ("Rumah terendam 1.200.", ["A", "C"]),
+    ]
 
 
 def test_check_renumbers_and_keeps_figures_across_notations():
@@ -200,7 +239,9 @@ def test_yes_and_capitalised_first_words_are_not_names_from_nowhere():
     assert checked.abstain_reason is None and checked.text.startswith("Yes, Mayor Rina Hapsari")
 
 
-@pytest.mark.parametrize("raw", ["NO_ANSWER", "The winner is not mentioned in the given sentences [A].", "Pemenangnya tidak disebutkan [B]."])
+@pytest.mark.parametrize(
+    "raw", ["NO_ANSWER", "The winner is not mentioned in the given sentences [A].", "Pemenangnya tidak disebutkan [B]."]
+)
 def test_a_writer_that_finds_no_answer_abstains(raw):
     checked = check(raw, parse_query("Siapa pemenangnya?"), reading_of(["A", "B"]))
     assert checked.abstain_reason.startswith("the model found no answer in the sentences") and not checked.citations
@@ -208,10 +249,16 @@ def test_a_writer_that_finds_no_answer_abstains(raw):
 
 def test_figures_from_different_dates_carry_their_date_and_a_timeline_is_in_date_order():
     query = parse_query("Berapa rumah yang terendam?")
-    checked = check("Hingga Jumat 3.400 rumah terendam [C]. Pada Senin 1.200 rumah terendam [A].", query, reading_of(["A", "C"]))
+    checked = check(
+        "Hingga Jumat 3.400 rumah terendam [C]. Pada Senin 1.200 rumah terendam [A].", query, reading_of(["A", "C"])
+    )
     assert "(Warta, 2023-02-10) [1]" in checked.text and "(Warta, 2023-02-06) [2]" in checked.text
     timeline = parse_query("What is the timeline of the flood?")
-    ordered = check("By Friday 3,400 homes were under water [C]. On Monday 1,200 homes flooded [A].", timeline, reading_of(["A", "C"]))
+    ordered = check(
+        "By Friday 3,400 homes were under water [C]. On Monday 1,200 homes flooded [A].",
+        timeline,
+        reading_of(["A", "C"]),
+    )
     assert ordered.text.index("Monday") < ordered.text.index("Friday")
 
 
@@ -222,7 +269,9 @@ def test_qa_answers_from_the_chosen_sentences_with_a_scripted_llm(settings):
     llm = ScriptedLLM().enqueue_choice({"B": 0.8, "none": 0.05}).enqueue(" Rina Hapsari menutup 45 sekolah [B].")
     qa = QA(settings, llm=llm)
     query = parse_query("Siapa yang menutup sekolah?")
-    stream = list(qa._answer(query, [(s, 0.9) for s in FLOOD], 0.9, settings, 0.0, __import__("rag.schema").schema.Timings()))
+    stream = list(
+        qa._answer(query, [(s, 0.9) for s in FLOOD], 0.9, settings, 0.0, __import__("rag.schema").schema.Timings())
+    )
     answer = stream[-1]
     assert "".join(p for p in stream[:-1]) == " Rina Hapsari menutup 45 sekolah [B]."  # streamed as written
     assert not answer.abstained and answer.text == "Rina Hapsari menutup 45 sekolah [1]."
@@ -248,17 +297,37 @@ def test_a_report_rescored_at_a_lower_threshold_matches_its_curve():
     from evaluation.evaluate import Record, at_threshold, score_systems
 
     def rec(i, answerable, p_none, fact):
-        return Record(id=f"r{i}", system="kutip", category="c", language="id", answerable=answerable, question="q",
-                      answer="a [1]", abstained=False, cited_ids=["x:1"], cited_texts=["s"], p_none=p_none,
-                      fact_hit=fact if answerable else None, fact_and_cited=fact if answerable else None,
-                      citation_hit=fact if answerable else None, citation_precision=1.0 if answerable else 0.0)
+        return Record(
+            id=f"r{i}",
+            system="kutip",
+            category="c",
+            language="id",
+            answerable=answerable,
+            question="q",
+            answer="a [1]",
+            abstained=False,
+            cited_ids=["x:1"],
+            cited_texts=["s"],
+            p_none=p_none,
+            fact_hit=fact if answerable else None,
+            fact_and_cited=fact if answerable else None,
+            citation_hit=fact if answerable else None,
+            citation_precision=1.0 if answerable else 0.0,
+        )
 
     records = [rec(0, True, 0.02, True), rec(1, True, 0.3, True), rec(2, False, 0.4, False), rec(3, False, 0.05, False)]
-    report = {"none_threshold": 1.0, "systems": score_systems({"kutip": records}), "records": {"kutip": [r.model_dump() for r in records]}}
+    report = {
+        "none_threshold": 1.0,
+        "systems": score_systems({"kutip": records}),
+        "records": {"kutip": [r.model_dump() for r in records]},
+    }
     row = next(r for r in report["systems"]["kutip"]["curve"] if r["none_threshold"] == 0.25)
     again = at_threshold(report, 0.25)["systems"]["kutip"]["overall"]
-    assert (again["abstention_recall"], again["false_abstention_rate"], again["fact_and_cited"]) == (
-        row["abstention_recall"], row["false_abstention_rate"], row["fact_and_cited"]) == (0.5, 0.5, 0.5)
+    assert (
+        (again["abstention_recall"], again["false_abstention_rate"], again["fact_and_cited"])
+        == (row["abstention_recall"], row["false_abstention_rate"], row["fact_and_cited"])
+        == (0.5, 0.5, 0.5)
+    )
     with pytest.raises(ValueError):
         at_threshold(at_threshold(report, 0.25), 0.5)
 
@@ -321,7 +390,9 @@ def test_backend_choices_and_errors(settings):
     from rag import backends
     from rag.errors import BackendUnavailableError
 
-    values = [value for _, value in backends.model_choices(settings.model_copy(update={"ollama_url": "http://127.0.0.1:9"}))]
+    values = [
+        value for _, value in backends.model_choices(settings.model_copy(update={"ollama_url": "http://127.0.0.1:9"}))
+    ]
     assert values == ["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]  # no Ollama answers on port 9
     assert backends.overrides_for_model("ollama:qwen2.5:7b") == {"backend": "ollama", "ollama_model": "qwen2.5:7b"}
     assert backends.overrides_for_model("qwen2.5-coder-0.5b") == {"backend": "llamacpp", "llm": "qwen2.5-coder-0.5b"}

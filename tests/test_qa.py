@@ -29,7 +29,11 @@ ANSWERABLE = [
     ("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?", ["60"], "000_08ce80ad1bf367da:10"),
     ("Di kota mana Kompleks Mesin Ryongsong berada?", ["Hamhung"], "000_08ce80ad1bf367da:2"),
     ("Berapa jangkauan rudal Hwasong-11?", ["380", "800"], "001_dba1eee5a9ccde63:5"),
-    ("Siapa peneliti CNS yang mengatakan pabrik itu satu-satunya pembuat rudal KN-23?", ["Sam Lair", "Lair"], "000_08ce80ad1bf367da:6"),
+    (
+        "Siapa peneliti CNS yang mengatakan pabrik itu satu-satunya pembuat rudal KN-23?",
+        ["Sam Lair", "Lair"],
+        "000_08ce80ad1bf367da:6",
+    ),
     ("How many KN-23 missiles did Russia fire in 2024?", ["60", "sixty"], "000_08ce80ad1bf367da:10"),
     ("What is the range of the Hwasong-11 missiles?", ["380", "800"], "001_dba1eee5a9ccde63:5"),
 ]
@@ -37,8 +41,16 @@ ANSWERED_OR_ABSTAINED = [
     ("In which city is the Ryongsong Machine Complex located?", ["Hamhung"], "000_08ce80ad1bf367da:2"),
     ("Melalui pelabuhan apa Korea Utara mengirim senjata ke Rusia?", ["Najin"], "004_ceac9d7f48264563:2"),
     ("Through which port did North Korea send weapons to Russia?", ["Najin"], "004_ceac9d7f48264563:2"),
-    ("Berapa pekerja yang dikirim Korea Utara ke Rusia menurut Badan Intelijen Nasional Korea Selatan?", ["15.000", "15,000"], "003_c88d8b6703be8690:11"),
-    ("How many workers has North Korea sent to Russia according to South Korea's intelligence agency?", ["15,000", "15.000", "15 000"], "003_c88d8b6703be8690:11"),
+    (
+        "Berapa pekerja yang dikirim Korea Utara ke Rusia menurut Badan Intelijen Nasional Korea Selatan?",
+        ["15.000", "15,000"],
+        "003_c88d8b6703be8690:11",
+    ),
+    (
+        "How many workers has North Korea sent to Russia according to South Korea's intelligence agency?",
+        ["15,000", "15.000", "15 000"],
+        "003_c88d8b6703be8690:11",
+    ),
     ("Which Russian defence minister joined Kim at the military parade?", ["Shoigu"], "002_71ed3bbcc62fd0db:7"),
 ]
 TWELVE = ANSWERABLE + ANSWERED_OR_ABSTAINED
@@ -63,9 +75,13 @@ def assert_well_formed(answer: Answer, articles: dict) -> None:
     for c in answer.citations:
         assert articles[c.article_id].sentences[c.sentence_index].text == c.sentence
     chosen = {(c.article_id, c.sentence_index) for c in answer.considered if c.chosen}
-    assert {(c.article_id, c.sentence_index) for c in answer.citations} <= chosen  # only what the model chose from what it read
+    assert {
+        (c.article_id, c.sentence_index) for c in answer.citations
+    } <= chosen  # only what the model chose from what it read
     if answer.considered:
-        assert answer.p_none is not None and abs(sum(c.probability for c in answer.considered) + answer.p_none - 1) < 0.01
+        assert (
+            answer.p_none is not None and abs(sum(c.probability for c in answer.considered) + answer.p_none - 1) < 0.01
+        )
 
 
 def assert_states_and_cites(answer: Answer, facts: list[str], sentence_id: str) -> None:
@@ -86,7 +102,9 @@ def test_fast_model_is_right_or_abstains(qa_fast, articles, question, facts, sen
     """The 0.5B: a well-formed answer that, when it gives the fact, cites the sentence that states it."""
     answer = qa_fast.ask(question)
     assert_well_formed(answer, articles)
-    assert answer.language == ("en" if re.search(r"\b(how|what|which|who|where|through|in)\b", question.lower()) else "id")
+    assert answer.language == (
+        "en" if re.search(r"\b(how|what|which|who|where|through|in)\b", question.lower()) else "id"
+    )
     assert answer.model == f"llamacpp:{FAST_MODEL}"
     if answer.abstained:
         assert answer.citations == [] and answer.abstain_reason
@@ -129,8 +147,12 @@ def test_unanswerable_abstains_without_citations(qa_fast, question):
 
 
 def test_follow_up_uses_history(qa_fast, articles):
-    history = [("Berapa kontainer senjata yang dikirim Korea Utara ke Rusia menurut Badan Intelijen Pertahanan?",
-                "Lebih dari 13.000 kontainer [1].")]
+    history = [
+        (
+            "Berapa kontainer senjata yang dikirim Korea Utara ke Rusia menurut Badan Intelijen Pertahanan?",
+            "Lebih dari 13.000 kontainer [1].",
+        )
+    ]
     answer = qa_fast.ask("Dan bagaimana dengan Februari?", history)
     standalone = (answer.standalone_question or "").lower()
     assert standalone and standalone != "dan bagaimana dengan februari?"
@@ -175,7 +197,11 @@ def test_cli_ask_json_prints_only_the_answer(fast_settings):
     env = {"KUTIP_DATA_DIR": str(fast_settings.data_dir), "KUTIP_LLM": FAST_MODEL, "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
         [sys.executable, "-m", "rag.cli", "ask", "--json", "Berapa jangkauan rudal Hwasong-11?"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     answer = Answer.model_validate(json.loads(proc.stdout))
@@ -184,7 +210,9 @@ def test_cli_ask_json_prints_only_the_answer(fast_settings):
 
 def test_cli_ask_bad_question_is_one_line(fast_settings):
     env = {"KUTIP_DATA_DIR": str(fast_settings.data_dir), "KUTIP_LLM": FAST_MODEL, "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "   "], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", "   "], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "empty" in proc.stderr
 

@@ -18,7 +18,6 @@ from rag.corpus import (
     MAX_SENTENCE_CHARS,
     corpus_ids,
     find_outlet,
-    find_published,
     load_article,
     load_corpus_report,
     parse_article,
@@ -46,26 +45,67 @@ def texts(article):
     "page, title, outlet, published, language, kept, gone",
     [
         (
-            "nusantara_jsonld.html", "Harga Beras di Pasar Induk Naik 20 Persen", "Kabar Nusantara", date(2024, 3, 12), "id",
+            "nusantara_jsonld.html",
+            "Harga Beras di Pasar Induk Naik 20 Persen",
+            "Kabar Nusantara",
+            date(2024, 3, 12),
+            "id",
             "Kepala Dinas Ketahanan Pangan mengatakan stok beras di gudang pemerintah masih cukup untuk tiga bulan ke depan.",
-            ["Baca juga", "Harga Cabai Rawit", "Berita Terkait", "Bulog Siapkan", "Komentar", "kampung saya", "Advertisement",
-             "Pedoman Media Siber", "Beranda", "Olahraga"],
+            [
+                "Baca juga",
+                "Harga Cabai Rawit",
+                "Berita Terkait",
+                "Bulog Siapkan",
+                "Komentar",
+                "kampung saya",
+                "Advertisement",
+                "Pedoman Media Siber",
+                "Beranda",
+                "Olahraga",
+            ],
         ),
         (
-            "warta_metatag.html", "Gempa Magnitudo 5,6 Guncang Cianjur, Warga Mengungsi", "Warta Kota Kita", date(2024, 11, 25), "id",
+            "warta_metatag.html",
+            "Gempa Magnitudo 5,6 Guncang Cianjur, Warga Mengungsi",
+            "Warta Kota Kita",
+            date(2024, 11, 25),
+            "id",
             "Jumlah warga mengungsi: 1.200 orang",
             ["SCROLL TO CONTINUE", "Berita Populer", "Jalur Puncak", "Bagikan", "Google News", "Masuk"],
         ),
         (
-            "wire_english.html", "U.S. and allies weigh new sanctions on arms shipments", "Global Wire", date(2024, 11, 25), "en",
+            "wire_english.html",
+            "U.S. and allies weigh new sanctions on arms shipments",
+            "Global Wire",
+            date(2024, 11, 25),
+            "en",
             "Dr. Lee of the Institute for Security Studies said about 13,000 containers had been moved since 2022.",
-            ["Advertisement", "Scroll to continue", "Related Stories", "Shipping insurers", "Subscribe", "Reporting by", "quotes delayed"],
+            [
+                "Advertisement",
+                "Scroll to continue",
+                "Related Stories",
+                "Shipping insurers",
+                "Subscribe",
+                "Reporting by",
+                "quotes delayed",
+            ],
         ),
         (
-            "blog_wordpress.html", "Festival Kopi Gayo Digelar di Takengon", "Serambi Kopi", date(2023, 8, 6), "id",
+            "blog_wordpress.html",
+            "Festival Kopi Gayo Digelar di Takengon",
+            "Serambi Kopi",
+            date(2023, 8, 6),
+            "id",
             "Panitia menyebut sekitar 8 ton kopi arabika terjual selama tiga hari festival berlangsung.",
-            ["Diposting pada", "tanggapan", "tahun depan saya ikut", "Tinggalkan Balasan", "Pos-pos Terbaru", "Artikel ini telah tayang",
-             "Lomba Barista"],
+            [
+                "Diposting pada",
+                "tanggapan",
+                "tahun depan saya ikut",
+                "Tinggalkan Balasan",
+                "Pos-pos Terbaru",
+                "Artikel ini telah tayang",
+                "Lomba Barista",
+            ],
         ),
     ],
 )
@@ -80,7 +120,7 @@ def test_html_pages_give_main_text_and_metadata(page, title, outlet, published, 
 
 def test_html_list_items_and_english_abbreviations_are_sentences():
     gempa = load_article(PAGES / "warta_metatag.html")
-    assert ["Jumlah warga mengungsi: 1.200 orang", "Rumah rusak berat: 85 unit"] == texts(gempa)[3:5]
+    assert texts(gempa)[3:5] == ["Jumlah warga mengungsi: 1.200 orang", "Rumah rusak berat: 85 unit"]
     wire = load_article(PAGES / "wire_english.html")
     assert texts(wire)[:2] == [
         "WASHINGTON (Global Wire) - The U.S. and its allies are weighing new sanctions on arms shipments, officials said on Monday.",
@@ -92,12 +132,12 @@ def test_html_list_items_and_english_abbreviations_are_sentences():
 
 def test_html_without_metadata_falls_back_to_the_text_rules():
     page = (
-        "<html><body><nav><a href='/'>Home</a> <a href='/a'>Nasional</a></nav><article>"
-        "<p>Selasa, 12 Maret 2024 10:15 WIB</p>"
-        "<p>TEMPO.CO, Jakarta - Pemerintah menaikkan anggaran subsidi pupuk sebesar Rp 14 triliun untuk musim tanam tahun ini.</p>"
-        "<p>Kebijakan itu diumumkan setelah rapat terbatas di Istana pada Senin malam, kata juru bicara kementerian.</p>"
-        "</article></body></html>"
-    ).encode()
+        b"<html><body><nav><a href='/'>Home</a> <a href='/a'>Nasional</a></nav><article>"
+        b"<p>Selasa, 12 Maret 2024 10:15 WIB</p>"
+        b"<p>TEMPO.CO, Jakarta - Pemerintah menaikkan anggaran subsidi pupuk sebesar Rp 14 triliun untuk musim tanam tahun ini.</p>"
+        b"<p>Kebijakan itu diumumkan setelah rapat terbatas di Istana pada Senin malam, kata juru bicara kementerian.</p>"
+        b"</article></body></html>"
+    )
     doc = read_bytes(page, "pupuk.html")
     article = parse_article("pupuk", doc.text, doc.sha256, title=doc.title, outlet=doc.outlet, published=doc.published)
     assert article.outlet == "TEMPO.CO" and article.published == date(2024, 3, 12)
@@ -139,10 +179,10 @@ def test_every_reader_is_in_the_one_map():
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):  # noqa: ANN002 - quiet
+    def log_message(self, *args):
         pass
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         if self.path == "/berita/harga-beras":
             body = (PAGES / "nusantara_jsonld.html").read_bytes()
             self.send_response(200)
@@ -199,7 +239,9 @@ def test_link_is_fetched_saved_and_cited_by_its_url(site, tmp_path):
     (article,), skipped = load_corpus_report(tmp_path)
     assert skipped == [] and article.source == url
     assert article.title == "Harga Beras di Pasar Induk Naik 20 Persen" and article.outlet == "Kabar Nusantara"
-    assert "Pemerintah berencana menggelar operasi pasar di 50 titik mulai pekan depan untuk menekan harga." in texts(article)
+    assert "Pemerintah berencana menggelar operasi pasar di 50 titik mulai pekan depan untuk menekan harga." in texts(
+        article
+    )
 
 
 @pytest.mark.parametrize(
@@ -231,8 +273,16 @@ BERITA = "Banjir Landa Kota Lama Semalam\n\nBanjir setinggi 60 sentimeter merend
 
 
 def test_any_file_name_any_folder(tmp_path):
-    names = ["Berita Jakarta 1.txt", "soekarno (presiden).md", "Bérita Ñusantara — 2024!.txt", "utara/berita.txt",
-             "selatan/berita.txt", "001_keep-this_id.txt", "ringkas.txt", "ringkas.md"]
+    names = [
+        "Berita Jakarta 1.txt",
+        "soekarno (presiden).md",
+        "Bérita Ñusantara — 2024!.txt",
+        "utara/berita.txt",
+        "selatan/berita.txt",
+        "001_keep-this_id.txt",
+        "ringkas.txt",
+        "ringkas.md",
+    ]
     for n, name in enumerate(names):
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -242,7 +292,9 @@ def test_any_file_name_any_folder(tmp_path):
     ids = {a.source: a.id for a in articles}
     assert len(set(ids.values())) == len(names)  # unique, also for the same name in two folders
     assert ids["001_keep-this_id.txt"] == "001_keep-this_id"  # a safe stem at the top keeps its id
-    assert ids["utara/berita.txt"].startswith("utara-berita-") and ids["selatan/berita.txt"].startswith("selatan-berita-")
+    assert ids["utara/berita.txt"].startswith("utara-berita-") and ids["selatan/berita.txt"].startswith(
+        "selatan-berita-"
+    )
     assert ids["soekarno (presiden).md"].startswith("soekarno-presiden-")
     assert ids["Bérita Ñusantara — 2024!.txt"].startswith("berita-nusantara-2024-")
     assert ids["ringkas.txt"] != ids["ringkas.md"] and "ringkas" not in ids.values()  # one stem, two files
@@ -281,10 +333,22 @@ def test_datelines(first, outlet):
 @pytest.mark.parametrize(
     "raw, published",
     [
-        ("Judul Berita Harga Beras Hari Ini\nSelasa, 12 Maret 2024 10:15 WIB\n\nHarga beras naik lagi di pasar, kata pedagang kepada wartawan.", date(2024, 3, 12)),
-        ("A Headline About The Storm Today\n12 March 2024\n\nThe storm hit the coast and killed 12 people, officials said on Tuesday.", date(2024, 3, 12)),
-        ("A Headline About The Storm Today\nBy Jane Doe | March 12, 2024\n\nThe storm hit the coast and killed 12 people, officials said.", date(2024, 3, 12)),
-        ("Dalam pemberitaan Reuters, Senin (25/11/2024), pabrik itu disebut diperluas oleh pemerintah setempat.", date(2024, 11, 25)),
+        (
+            "Judul Berita Harga Beras Hari Ini\nSelasa, 12 Maret 2024 10:15 WIB\n\nHarga beras naik lagi di pasar, kata pedagang kepada wartawan.",
+            date(2024, 3, 12),
+        ),
+        (
+            "A Headline About The Storm Today\n12 March 2024\n\nThe storm hit the coast and killed 12 people, officials said on Tuesday.",
+            date(2024, 3, 12),
+        ),
+        (
+            "A Headline About The Storm Today\nBy Jane Doe | March 12, 2024\n\nThe storm hit the coast and killed 12 people, officials said.",
+            date(2024, 3, 12),
+        ),
+        (
+            "Dalam pemberitaan Reuters, Senin (25/11/2024), pabrik itu disebut diperluas oleh pemerintah setempat.",
+            date(2024, 11, 25),
+        ),
         ("Pasar itu dibuka pada 17 Agustus 1981 dan kini melayani sekitar 3.000 pedagang dari berbagai daerah.", None),
         ("Banjir merendam kota itu pada 12 Maret 2024, kata petugas yang ditemui di lokasi pengungsian warga.", None),
     ],
@@ -404,7 +468,8 @@ def english_corpus(tmp_path):
     (corpus / "wire story.txt").write_text(ENGLISH, encoding="utf-8")
     (corpus / "nelayan.txt").write_text(BERITA.format(n=250), encoding="utf-8")
     (corpus / "kopi.txt").write_text(
-        "Harga Kopi Naik\n\nHarga kopi arabika di tingkat petani naik menjadi Rp 80.000 per kilogram pada bulan ini.\n", encoding="utf-8"
+        "Harga Kopi Naik\n\nHarga kopi arabika di tingkat petani naik menjadi Rp 80.000 per kilogram pada bulan ini.\n",
+        encoding="utf-8",
     )
     return corpus
 
@@ -417,8 +482,13 @@ def test_english_article_beside_indonesian_is_split_stored_and_retrieved(tmp_pat
     report = index.sync(english_corpus, quiet=True)
     assert len(report.added) == 3
     english = [a for a in load_corpus_report(english_corpus)[0] if a.source == "wire story.txt"][0]
-    assert english.language == "en" and texts(english)[1].startswith("Mr. Carter said the shipments were tracked by satellite, e.g. at")
-    for question in ("How many containers were moved from Najin since 2022?", "Berapa kontainer yang dipindahkan dari Najin sejak 2022?"):
+    assert english.language == "en" and texts(english)[1].startswith(
+        "Mr. Carter said the shipments were tracked by satellite, e.g. at"
+    )
+    for question in (
+        "How many containers were moved from Najin since 2022?",
+        "Berapa kontainer yang dipindahkan dari Najin sejak 2022?",
+    ):
         hits = retrieve(index, question, settings).hits
         best = hits[0].sentence
         assert best.article_id == english.id and best.index == 0, question
@@ -508,7 +578,9 @@ def test_citation_and_article_show_the_source():
     from ui.render import Session, Turn, article_html, sources_html
 
     link = "https://berita.example/2024/03/harga-beras"
-    citation = Citation(article_id="a", sentence_index=0, sentence="Harga beras naik.", title="Harga Beras", score=0.9, source=link)
+    citation = Citation(
+        article_id="a", sentence_index=0, sentence="Harga beras naik.", title="Harga Beras", score=0.9, source=link
+    )
     answer = Answer(question="q", text="Naik [1].", citations=[citation], language="id", model="m")
     html = sources_html(Session(turns=[Turn(question="q", answer=answer)]), 0, 1)
     assert "berita.example/2024/03/harga-beras" in html and "<a " not in html  # text inside the button, no nested link

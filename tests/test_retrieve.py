@@ -42,7 +42,9 @@ def test_retrieval_takes_the_parsed_query(small_index):
 
 def test_a_back_referring_hit_is_shown_after_the_sentence_it_refers_to(small_index):
     index, settings = small_index
-    found = retrieve(index, "Berapa peti kemas per tahun yang dapat dilayani pelabuhan di Teluk Kendari?", settings, top_k=1)
+    found = retrieve(
+        index, "Berapa peti kemas per tahun yang dapat dilayani pelabuhan di Teluk Kendari?", settings, top_k=1
+    )
     hit = found.hits[0].sentence
     assert hit.text.startswith("Pelabuhan ini") and hit.via_context
     shown = [h.sentence.text for h in Antecedents(index)(parse_query("q"), found.hits)]

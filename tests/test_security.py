@@ -97,7 +97,12 @@ def test_only_txt_and_md_files_are_articles(tmp_path):
         (tmp_path / name).write_text("Isi berita. Kalimat kedua.", encoding="utf-8")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "i.md").write_text("Isi berita.", encoding="utf-8")
-    assert [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path)] == ["C.TXT", "a.txt", "b.md", "sub/i.md"]
+    assert [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path)] == [
+        "C.TXT",
+        "a.txt",
+        "b.md",
+        "sub/i.md",
+    ]
     assert ARTICLE_SUFFIXES == (".txt", ".md")
 
 
@@ -115,7 +120,9 @@ def test_article_ids_can_never_name_a_path(name):
     assert article_id == path.stem.strip()
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd.txt", "..\\..\\win.ini.txt", "a b.txt", "x;rm -rf.txt", "<script>.txt"])
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd.txt", "..\\..\\win.ini.txt", "a b.txt", "x;rm -rf.txt", "<script>.txt"]
+)
 def test_hostile_file_names(name):
     path = Path(name)
     try:

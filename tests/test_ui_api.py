@@ -155,7 +155,9 @@ def test_chat_streams_and_links_citations(ui):
 
     # the sources panel lists the cited sentences; source 1 is selected and shown in its article
     assert 'id="kutip-src-0-1"' in sources and "is-selected" in sources
-    first_sentence = plain(re.search(r'id="kutip-src-0-1".*?<span class="kutip-sentence">(.*?)</span>', sources).group(1))
+    first_sentence = plain(
+        re.search(r'id="kutip-src-0-1".*?<span class="kutip-sentence">(.*?)</span>', sources).group(1)
+    )
     sentence, article_id, index = current_mark(article)
     assert f"“{sentence}”" == first_sentence
     assert qa.index.get([f"{article_id}:{index}"])[f"{article_id}:{index}"].text == sentence
@@ -176,7 +178,10 @@ def test_abstention_has_no_sources(ui):
 def test_sessions_do_not_mix_and_follow_ups_use_own_history(ui):
     url, _, recorder = ui
     a, b = client(url), client(url)
-    a_questions = ["How many KN-23 missiles did Russia fire in 2024?", "And in which city is the factory that makes them?"]
+    a_questions = [
+        "How many KN-23 missiles did Russia fire in 2024?",
+        "And in which city is the factory that makes them?",
+    ]
     b_questions = [OFF_TOPIC, "Siapa pelatih tim nasional Argentina?"]
     results: dict[str, list] = {"a": [], "b": []}
 
@@ -184,7 +189,10 @@ def test_sessions_do_not_mix_and_follow_ups_use_own_history(ui):
         for q in questions:
             results[name].append(c.predict(q, FAST_MODEL, api_name="/chat"))
 
-    threads = [threading.Thread(target=run, args=("a", a, a_questions)), threading.Thread(target=run, args=("b", b, b_questions))]
+    threads = [
+        threading.Thread(target=run, args=("a", a, a_questions)),
+        threading.Thread(target=run, args=("b", b, b_questions)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -288,14 +296,20 @@ def test_saved_names_are_safe(ui, tmp_path):
     assert safe_stem("???.txt") == "article" and safe_stem("…….md") == "article"
     _, qa, _ = ui
     source = tmp_path / "a.txt"
-    source.write_text("Kapal Nelayan Tiba di Pelabuhan\n\nSebuah kapal nelayan tiba di Pelabuhan Benoa pada Senin (03/02/2025). Kapal itu membawa 12 ton ikan tuna.\n", encoding="utf-8")
+    source.write_text(
+        "Kapal Nelayan Tiba di Pelabuhan\n\nSebuah kapal nelayan tiba di Pelabuhan Benoa pada Senin (03/02/2025). Kapal itu membawa 12 ton ikan tuna.\n",
+        encoding="utf-8",
+    )
     (result,) = process_uploads(qa, [("../../../escape.txt", source)])
     assert result.status == "added" and result.article_id == "escape"
     assert (qa.settings.corpus_dir / "escape.txt").is_file()
     assert not (qa.settings.corpus_dir.parent / "escape.txt").exists()
     # a different article under a taken name gets a new name; the existing file is untouched
     other = tmp_path / "b.txt"
-    other.write_text("Hujan Deras di Bogor\n\nHujan deras turun di Bogor pada Selasa (04/02/2025). Sungai Ciliwung meluap.\n", encoding="utf-8")
+    other.write_text(
+        "Hujan Deras di Bogor\n\nHujan deras turun di Bogor pada Selasa (04/02/2025). Sungai Ciliwung meluap.\n",
+        encoding="utf-8",
+    )
     (second,) = process_uploads(qa, [("escape.txt", other)])
     assert second.status == "added" and second.article_id == "escape-2"
     assert "Kapal" in (qa.settings.corpus_dir / "escape.txt").read_text(encoding="utf-8")

@@ -22,8 +22,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.llm]
 
 CHROMIUM = os.environ.get("KUTIP_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
 DESKTOP = {"width": 1280, "height": 800}
@@ -190,7 +195,9 @@ def test_answer_citation_and_highlight(ui, chromium):
         # a follow-up in the same session (rag condenses it with the history first)
         first = p.ask(MISSILES)
         record_timing(f"{FAST_MODEL} (browser, follow-up in the same session: condensing + answer)", first)
-        assert page.locator("#kutip-chat .kutip-answer").count() + page.locator("#kutip-chat .kutip-abstain").count() == 2
+        assert (
+            page.locator("#kutip-chat .kutip-answer").count() + page.locator("#kutip-chat .kutip-abstain").count() == 2
+        )
         assert re.search(r"first token [\d.]+ s", page.locator("#kutip-timings").inner_text())
         assert not p.errors and not p.dialogs
     finally:
@@ -244,7 +251,9 @@ def test_upload_then_ask_and_html_is_text(ui, chromium, tmp_path):
         p.shot("04-upload")
 
         page.locator("#kutip-upload input[type=file]").set_input_files([str(good)])  # again: detected
-        page.wait_for_function("document.querySelector('#kutip-upload-log').innerText.includes('already in the corpus')", timeout=60_000)
+        page.wait_for_function(
+            "document.querySelector('#kutip-upload-log').innerText.includes('already in the corpus')", timeout=60_000
+        )
 
         page.get_by_role("tab", name="Chat").click()
         for _ in range(2):  # the 0.5B model samples; like a user, ask again once if it abstains

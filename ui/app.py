@@ -25,16 +25,16 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from rag.errors import KutipError  # noqa: E402
-from rag.backends import model_choices, overrides_for_model, selected_model  # noqa: E402
-from rag.qa import QA  # noqa: E402
-from rag.schema import Answer  # noqa: E402
-from rag.corpus import ARTICLE_SUFFIXES  # noqa: E402
-from rag.settings import PROJECT_ROOT, Settings  # noqa: E402
+from rag.backends import model_choices, overrides_for_model, selected_model
+from rag.corpus import ARTICLE_SUFFIXES
+from rag.errors import KutipError
+from rag.qa import QA
+from rag.schema import Answer
+from rag.settings import PROJECT_ROOT, Settings
 
-from .render import (  # noqa: E402
+from .render import (
     CORPUS_HEADERS,
     EMPTY_ARTICLE,
     EMPTY_SOURCES,
@@ -47,7 +47,7 @@ from .render import (  # noqa: E402
     sources_html,
     timings_text,
 )
-from .uploads import UploadResult, add_link, process_uploads  # noqa: E402
+from .uploads import UploadResult, add_link, process_uploads
 
 HERE = Path(__file__).resolve().parent
 CSS = (HERE / "style.css").read_text(encoding="utf-8")
@@ -79,7 +79,9 @@ def corpus_examples(qa: QA, limit: int = 4) -> list[str]:
     examples = []
     for r in records[:limit]:
         title = r.title if len(r.title) <= 90 else r.title[:89].rstrip() + "…"
-        examples.append(f"What does “{title}” report?" if r.language == "en" else f"Apa yang diberitakan dalam “{title}”?")
+        examples.append(
+            f"What does “{title}” report?" if r.language == "en" else f"Apa yang diberitakan dalam “{title}”?"
+        )
     return examples
 
 
@@ -116,7 +118,8 @@ def bind_warning(host: str, settings: Settings) -> str | None:
 def upload_log_html(results: list[UploadResult], pending: int = 0) -> str:
     icons = {"added": "✓", "duplicate": "=", "rejected": "✗"}
     items = "".join(
-        f'<li class="{r.status}"><strong>{icons[r.status]} {esc(r.name)}</strong>: {esc(r.message)}</li>' for r in results
+        f'<li class="{r.status}"><strong>{icons[r.status]} {esc(r.name)}</strong>: {esc(r.message)}</li>'
+        for r in results
     )
     counts = {s: sum(1 for r in results if r.status == s) for s in icons}
     summary = f"{counts['added']} added, {counts['duplicate']} already present, {counts['rejected']} rejected"
@@ -173,7 +176,9 @@ def build_app(qa: QA) -> gr.Blocks:
         yield chat_messages(session), session, skip, skip, skip
         try:
             if model and not overrides_for(model, None):
-                raise KutipError(f"Unknown model '{model}'. Choose one in the Settings tab (Ollama models as ollama:NAME).")
+                raise KutipError(
+                    f"Unknown model '{model}'. Choose one in the Settings tab (Ollama models as ollama:NAME)."
+                )
             for item in qa.stream(question, history or None, **overrides_for(model, top_k)):
                 if isinstance(item, Answer):
                     turn.answer = item
@@ -182,7 +187,7 @@ def build_app(qa: QA) -> gr.Blocks:
                     yield chat_messages(session), session, skip, skip, skip
         except KutipError as exc:  # QuestionError, BackendUnavailableError, ...: the user can act on these
             turn.error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - never a traceback in the chat; the app keeps running
+        except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             turn.error = f"Something went wrong while answering ({type(exc).__name__}: {exc}). The app is still running; please try again."
         answer = turn.answer
@@ -223,7 +228,7 @@ def build_app(qa: QA) -> gr.Blocks:
 
     # --- corpus events
 
-    def add_articles(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:
+    def add_articles(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:  # noqa: B008 - Gradio injects it
         paths = [Path(f) for f in (files or [])]
         if not paths:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -293,8 +298,12 @@ def build_app(qa: QA) -> gr.Blocks:
                         )
                         timings = gr.HTML("", elem_id="kutip-timings", js_on_load=None, label="Timings")
                     with gr.Column(scale=2, min_width=320):
-                        sources = gr.HTML(EMPTY_SOURCES, elem_id="kutip-sources", js_on_load=SOURCES_JS, label="Sources")
-                        article = gr.HTML(EMPTY_ARTICLE, elem_id="kutip-article", js_on_load=ARTICLE_JS, label="Article")
+                        sources = gr.HTML(
+                            EMPTY_SOURCES, elem_id="kutip-sources", js_on_load=SOURCES_JS, label="Sources"
+                        )
+                        article = gr.HTML(
+                            EMPTY_ARTICLE, elem_id="kutip-article", js_on_load=ARTICLE_JS, label="Article"
+                        )
             with gr.Tab("Articles", id="articles", elem_id="kutip-tab-articles") as articles_tab:
                 summary = gr.HTML(corpus_summary(), elem_id="kutip-corpus-summary", js_on_load=None, label="Corpus")
                 with gr.Row(equal_height=False):
@@ -307,11 +316,16 @@ def build_app(qa: QA) -> gr.Blocks:
                         scale=1,
                         min_width=300,
                     )
-                    upload_log = gr.HTML("", elem_id="kutip-upload-log", js_on_load=None, label="Upload report", scale=1, min_width=300)
+                    upload_log = gr.HTML(
+                        "", elem_id="kutip-upload-log", js_on_load=None, label="Upload report", scale=1, min_width=300
+                    )
                 with gr.Row(equal_height=True):
                     link_box = gr.Textbox(
-                        label="Add by link", placeholder="https://… a news article's page (fetched once, saved in the corpus folder)",
-                        elem_id="kutip-link", scale=4, max_lines=1,
+                        label="Add by link",
+                        placeholder="https://… a news article's page (fetched once, saved in the corpus folder)",
+                        elem_id="kutip-link",
+                        scale=4,
+                        max_lines=1,
                     )
                     link_button = gr.Button("Add link", elem_id="kutip-link-add", scale=1, size="sm")
                 table = gr.Dataframe(
@@ -339,8 +353,13 @@ def build_app(qa: QA) -> gr.Blocks:
                     )
                     refresh = gr.Button("Look for Ollama models", size="sm", scale=1)
                 top_k = gr.Slider(
-                    1, 20, value=min(settings.top_k, 20), step=1, label="Sentences retrieved",
-                    info="How many sentences are shown to the model for each question.", elem_id="kutip-top-k",
+                    1,
+                    20,
+                    value=min(settings.top_k, 20),
+                    step=1,
+                    label="Sentences retrieved",
+                    info="How many sentences are shown to the model for each question.",
+                    elem_id="kutip-top-k",
                 )
                 gr.Markdown(
                     "Settings apply to this browser tab only. Answers are generated one at a time; "
@@ -361,18 +380,34 @@ def build_app(qa: QA) -> gr.Blocks:
                 show_progress_on=[chatbot],
             )
             answered.then(
-                lambda: gr.Textbox(interactive=True, placeholder=PLACEHOLDER), None, msg, queue=False, api_visibility="private"
+                lambda: gr.Textbox(interactive=True, placeholder=PLACEHOLDER),
+                None,
+                msg,
+                queue=False,
+                api_visibility="private",
             ).then(None, None, None, js=FOCUS_JS, api_visibility="private")
 
-        chain(msg.submit(accept, [msg, session], [chatbot, msg, question_box], queue=False, api_visibility="private"), api=True)
+        chain(
+            msg.submit(accept, [msg, session], [chatbot, msg, question_box], queue=False, api_visibility="private"),
+            api=True,
+        )
         chain(
             chatbot.example_select(pick_example, None, msg, queue=False, api_visibility="private").success(
                 accept, [msg, session], [chatbot, msg, question_box], queue=False, api_visibility="private"
             ),
             api=False,
         )
-        sources.click(select_source, [session], [sources, article], api_visibility="private", concurrency_limit=4, show_progress="hidden")
-        chatbot.clear(new_conversation, None, [session, chatbot, sources, article, timings], queue=False, api_visibility="private")
+        sources.click(
+            select_source,
+            [session],
+            [sources, article],
+            api_visibility="private",
+            concurrency_limit=4,
+            show_progress="hidden",
+        )
+        chatbot.clear(
+            new_conversation, None, [session, chatbot, sources, article, timings], queue=False, api_visibility="private"
+        )
 
         upload.upload(
             add_articles,
@@ -385,8 +420,17 @@ def build_app(qa: QA) -> gr.Blocks:
             show_progress_on=[upload_log],
         )
         link_outputs = [upload_log, table, summary, link_box]
-        link_box.submit(add_by_link, [link_box], link_outputs, api_name="add_link", concurrency_limit=1, concurrency_id="ingest")
-        link_button.click(add_by_link, [link_box], link_outputs, api_visibility="private", concurrency_limit=1, concurrency_id="ingest")
+        link_box.submit(
+            add_by_link, [link_box], link_outputs, api_name="add_link", concurrency_limit=1, concurrency_id="ingest"
+        )
+        link_button.click(
+            add_by_link,
+            [link_box],
+            link_outputs,
+            api_visibility="private",
+            concurrency_limit=1,
+            concurrency_id="ingest",
+        )
         articles_tab.select(corpus_table, None, [table, summary], api_name="articles", queue=False)
         refresh.click(refresh_models, None, model, api_visibility="private")
     return app
@@ -442,8 +486,11 @@ def warm_up(qa: QA) -> threading.Thread:
         try:
             qa.ensure_index()
             qa.warm()
-            print(f"kutip: ready ({selected_model(qa.settings)} loaded in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
-        except Exception as exc:  # noqa: BLE001 - the first question reports the problem again, clearly
+            print(
+                f"kutip: ready ({selected_model(qa.settings)} loaded in {time.perf_counter() - started:.1f} s)",
+                file=sys.stderr,
+            )
+        except Exception as exc:
             print(f"kutip: warm-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     thread = threading.Thread(target=run, name="kutip-warm-up", daemon=True)

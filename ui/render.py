@@ -61,9 +61,10 @@ def source_html(source: str | None, *, link: bool = True) -> str:
         if not link:
             return f'<span class="kutip-source-link" title="{esc(source)}">{esc(shown)}</span>'
         return f'<a class="kutip-source-link" href="{esc(source)}" target="_blank" rel="noopener noreferrer">{esc(shown)}</a>'
-    shown = source.replace("\\", "/").rsplit("/", 1)[-1] if source.startswith("/") else source  # an older index kept absolute paths
+    shown = (
+        source.replace("\\", "/").rsplit("/", 1)[-1] if source.startswith("/") else source
+    )  # an older index kept absolute paths
     return f'<span class="kutip-source-file">{esc(shown)}</span>'
-
 
 
 # ----------------------------------------------------------------------------- per-session state
@@ -127,7 +128,12 @@ def answer_html(turn: int, answer: Answer) -> str:
     for m in MARKERS.finditer(text):
         out.append(esc_lines(text[pos : m.start()]))
         numbers = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
-        out.append("".join(_cite_link(turn, n, answer.citations[n - 1] if 1 <= n <= len(answer.citations) else None) for n in numbers))
+        out.append(
+            "".join(
+                _cite_link(turn, n, answer.citations[n - 1] if 1 <= n <= len(answer.citations) else None)
+                for n in numbers
+            )
+        )
         pos = m.end()
     out.append(esc_lines(text[pos:]))
     count = len(answer.citations)
@@ -143,7 +149,11 @@ def answer_html(turn: int, answer: Answer) -> str:
 def abstention_html(answer: Answer) -> str:
     lang = answer.language if answer.language in ABSTAIN_HEADING else "en"
     label = "alasan" if lang == "id" else "why"
-    why = f'<span class="kutip-abstain-why">{label}: {esc(_short(answer.abstain_reason, 300))}</span>' if answer.abstain_reason else ""
+    why = (
+        f'<span class="kutip-abstain-why">{label}: {esc(_short(answer.abstain_reason, 300))}</span>'
+        if answer.abstain_reason
+        else ""
+    )
     return (
         f'<div class="kutip-abstain"><strong class="kutip-abstain-head">{esc(ABSTAIN_HEADING[lang])}</strong>'
         f'<span class="kutip-abstain-body">{esc_lines(answer.text.strip())}</span>'
@@ -203,7 +213,9 @@ def sources_html(session: Session, turn: int | None, selected: int | None = None
         return EMPTY_SOURCES
     t = session.turns[turn]
     answer = t.answer
-    head = f'<p class="kutip-panel-title">Sources <span class="kutip-for">for “{esc(_short(t.question, 90))}”</span></p>'
+    head = (
+        f'<p class="kutip-panel-title">Sources <span class="kutip-for">for “{esc(_short(t.question, 90))}”</span></p>'
+    )
     if answer is None or answer.abstained or not answer.citations:
         note = "No sources: the articles do not answer this question." if answer is not None else "No sources."
         return f'<div class="kutip-sources kutip-none" data-turn="{turn}">{head}<p>{esc(note)}</p></div>'
@@ -221,7 +233,9 @@ def sources_html(session: Session, turn: int | None, selected: int | None = None
             + (f'<span class="kutip-src-where">{source_html(c.source, link=False)}</span>' if c.source else "")
             + "</span></button></li>"
         )
-    return f'<div class="kutip-sources" data-turn="{turn}">{head}<ol class="kutip-source-list">{"".join(items)}</ol></div>'
+    return (
+        f'<div class="kutip-sources" data-turn="{turn}">{head}<ol class="kutip-source-list">{"".join(items)}</ol></div>'
+    )
 
 
 def _short(text: str, limit: int) -> str:
@@ -275,7 +289,7 @@ def article_html(
         f'<div class="kutip-article-head"><p class="kutip-article-title">{esc(record.title)}</p>'
         f'<p class="kutip-meta">{meta + " · " if meta else ""}<code>{esc(record.id)}</code></p>'
         + (f'<p class="kutip-meta kutip-article-source">{source_html(record.source)}</p>' if record.source else "")
-        + f'{where}</div>'
+        + f"{where}</div>"
         f'<div class="kutip-article-body" tabindex="0">{"".join(parts)}</div></div>'
     )
 
@@ -288,8 +302,13 @@ CORPUS_HEADERS = ["Title", "Outlet", "Date", "Sentences", "ID"]
 
 def corpus_rows(records: dict[str, ArticleRecord]) -> list[list[object]]:
     """One row per indexed article, newest first (undated last), then by title."""
-    ordered = sorted(records.values(), key=lambda r: (r.published is None, -(r.published.toordinal() if r.published else 0), r.title.lower()))
-    return [[r.title, r.outlet or "", r.published.isoformat() if r.published else "", r.n_sentences, r.id] for r in ordered]
+    ordered = sorted(
+        records.values(),
+        key=lambda r: (r.published is None, -(r.published.toordinal() if r.published else 0), r.title.lower()),
+    )
+    return [
+        [r.title, r.outlet or "", r.published.isoformat() if r.published else "", r.n_sentences, r.id] for r in ordered
+    ]
 
 
 def timings_text(answer: Answer) -> str:

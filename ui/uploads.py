@@ -84,9 +84,12 @@ def _same_text(qa: QA, article: Article) -> str | None:
         if record.sha256 == article.sha256:
             return rid
     for rid, record in records.items():
-        if record.n_sentences == len(article.sentences) and record.title == article.title:
-            if qa.index.article_text(rid) == article.text:
-                return rid
+        if (
+            record.n_sentences == len(article.sentences)
+            and record.title == article.title
+            and qa.index.article_text(rid) == article.text
+        ):
+            return rid
     return None
 
 
@@ -97,7 +100,9 @@ def check_file(qa: QA, name: str, path: Path, staging: Path) -> tuple[UploadResu
     if suffix not in ARTICLE_SUFFIXES:
         kind = suffix or "no extension"
         accepted = ", ".join(ARTICLE_SUFFIXES)
-        return UploadResult(shown, "rejected", f"wrong file type ({kind}); the article types accepted are {accepted}"), None
+        return UploadResult(
+            shown, "rejected", f"wrong file type ({kind}); the article types accepted are {accepted}"
+        ), None
     limit = qa.settings.max_upload_bytes
     try:
         size = path.stat().st_size
@@ -118,7 +123,9 @@ def check_file(qa: QA, name: str, path: Path, staging: Path) -> tuple[UploadResu
     if existing is not None:
         record = qa.index.complete_articles().get(existing)
         title = record.title if record else existing
-        return UploadResult(shown, "duplicate", f"already in the corpus as “{title}” ({existing})", existing, title), None
+        return UploadResult(
+            shown, "duplicate", f"already in the corpus as “{title}” ({existing})", existing, title
+        ), None
     return None, article
 
 
@@ -148,9 +155,7 @@ def save_and_index(qa: QA, name: str, article: Article, progress: Callable[[str]
         target.unlink(missing_ok=True)
         return UploadResult(shown, "rejected", f"could not be indexed: {exc}")
     renamed = f" (saved as {target.name})" if target.stem != safe_stem(shown) or target.name != shown else ""
-    return UploadResult(
-        shown, "added", f"added: {len(saved.sentences)} sentences{renamed}", saved.id, saved.title
-    )
+    return UploadResult(shown, "added", f"added: {len(saved.sentences)} sentences{renamed}", saved.id, saved.title)
 
 
 def add_link(qa: QA, url: str) -> UploadResult:
@@ -164,7 +169,9 @@ def add_link(qa: QA, url: str) -> UploadResult:
         message = str(exc)
         return UploadResult(url, "rejected", message[len(url) + 2 :] if message.startswith(f"{url}: ") else message)
     try:
-        article = load_article(target, qa.settings.max_upload_bytes, root=folder, article_id=article_id_for(target, folder))
+        article = load_article(
+            target, qa.settings.max_upload_bytes, root=folder, article_id=article_id_for(target, folder)
+        )
         if not article.sentences:
             raise ArticleError("no sentences left after cleaning")
         existing = _same_text(qa, article)
@@ -180,7 +187,13 @@ def add_link(qa: QA, url: str) -> UploadResult:
             target.unlink(missing_ok=True)
         return UploadResult(url, "rejected", f"could not be added: {exc}")
     verb = "updated" if existed else "added"
-    return UploadResult(url, "added", f"{verb}: {len(article.sentences)} sentences from the page (saved as links/{target.name})", article.id, article.title)
+    return UploadResult(
+        url,
+        "added",
+        f"{verb}: {len(article.sentences)} sentences from the page (saved as links/{target.name})",
+        article.id,
+        article.title,
+    )
 
 
 def process_uploads(
@@ -196,7 +209,10 @@ def process_uploads(
             result, article = check_file(qa, name, Path(path), staging)
             if result is None and article is not None:
                 result = save_and_index(
-                    qa, name, article, (lambda msg, i=i, name=name: progress(i, f"{display_name(name)}: {msg}")) if progress else None
+                    qa,
+                    name,
+                    article,
+                    (lambda msg, i=i, name=name: progress(i, f"{display_name(name)}: {msg}")) if progress else None,
                 )
             assert result is not None
             yield result
