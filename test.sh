@@ -5,5 +5,7 @@ cd "$(dirname "$0")"
 scripts/setup.sh
 scripts/browser.sh
 echo "==> ruff check, ruff format --check, mypy (rag/)"
-.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

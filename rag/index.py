@@ -312,7 +312,7 @@ class SentenceIndex:
         return got["documents"][0] if got["ids"] else None
 
     def fingerprint(self) -> str:
-        items = sorted((r.id, r.sha256) for r in self.complete_articles().values())
+        items = ["stems-by-language", *sorted((r.id, r.sha256) for r in self.complete_articles().values())]
         return hashlib.sha256(json.dumps(items).encode()).hexdigest()[:16]
 
     def count(self) -> int:
@@ -668,7 +668,8 @@ class SentenceIndex:
                     record = complete.get(str(meta.get("article_id")))
                     if record and record.sha256 == meta.get("article_sha256"):
                         ids.append(sid)
-                        corpus.append(stems(f"{doc}") or ["_"])
+                        # each sentence stemmed in its article's language (Snowball Indonesian or English)
+                        corpus.append(stems(f"{doc}", language=record.language) or ["_"])
             model = bm25s.BM25()
             if corpus:
                 model.index(corpus, show_progress=False)
@@ -686,10 +687,10 @@ class SentenceIndex:
                 except OSError:
                     pass  # the in-memory index still serves; it is rebuilt next time
 
-    def lexical(self, query: str, n: int) -> list[tuple[str, float]]:
-        """BM25 hits: (sentence id, score), best first."""
+    def lexical(self, query: str, n: int, language: str = "id") -> list[tuple[str, float]]:
+        """BM25 hits: (sentence id, score), best first; the query stemmed in its ``language``."""
         self.ensure_bm25()
-        tokens = stems(query)
+        tokens = stems(query, language=language)
         if self._bm25 is None or not tokens:
             return []
         vocab = self._bm25.vocab_dict

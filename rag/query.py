@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .text import Language, detect_language, stems, words
+from .text import Language, detect_language, words
 
 Asks = Literal["figure", "time", "person", "place", "yesno", "list", "open", "thing"]
 
@@ -137,8 +137,3 @@ def parse_query(text: str, standalone: str | None = None) -> Query:
         parts=question_parts(search),
         timeline=bool(_TIMELINE.search(search)),
     )
-
-
-def content_stems(query: Query) -> set[str]:
-    """The question's stemmed content words (for telling an answer that only restates it)."""
-    return set(stems(query.standalone))

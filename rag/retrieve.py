@@ -46,7 +46,7 @@ def _fused(
     vector = index.embedder.query(question)
     dense = index.dense(vector, n, article_ids)
     weight = settings.bm25_weight_id if language == "id" else settings.bm25_weight_en
-    lexical = index.lexical(question, n) if weight > 0 else []
+    lexical = index.lexical(question, n, language) if weight > 0 else []
     if article_ids:
         allowed_set = set(article_ids)
         lexical = [(sid, s) for sid, s in lexical if sid.rsplit(":", 1)[0] in allowed_set]

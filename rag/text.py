@@ -248,17 +248,20 @@ def with_antecedent(previous: str, sentence: str) -> str:
     return f"{previous} {sentence}"
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+_SNOWBALL = {"id": "indonesian", "en": "english"}
+
+
+@lru_cache(maxsize=4)
+def _stemmer(language: str = "id"):  # type: ignore[no-untyped-def]
     import Stemmer
 
-    return Stemmer.Stemmer("indonesian")
+    return Stemmer.Stemmer(_SNOWBALL.get(language, "indonesian"))
 
 
-def stems(text: str, *, drop_stopwords: bool = True) -> list[str]:
-    """Stemmed content tokens, for BM25 and for word overlap between claim and sentence."""
+def stems(text: str, *, drop_stopwords: bool = True, language: str = "id") -> list[str]:
+    """Stemmed content tokens (Snowball, in ``language``: Indonesian or English), for BM25."""
     tokens = [t for t in words(text) if not (drop_stopwords and (t in ID_STOPWORDS or t in EN_STOPWORDS))]
-    return _stemmer().stemWords(tokens)
+    return list(_stemmer(language).stemWords(tokens))
 
 
 # ----------------------------------------------------------------------------- numbers

@@ -110,6 +110,13 @@ def test_number_words(text, value):
     assert word_numbers(text) == {value}
 
 
+def test_stems_follow_the_language():
+    from rag.text import stems
+
+    assert stems("The missiles were launched", language="en") == ["missil", "launch"]
+    assert stems("Rudal-rudal itu diluncurkan") == ["rudal-rudal", "luncur"]
+
+
 def test_numbers_across_notations():
     assert numbers("10.000 tentara") == numbers("10,000 troops") == numbers("10000") == {10_000}
     assert numbers("6 juta peluru") == numbers("6 million shells") == {6_000_000}
