@@ -122,11 +122,12 @@ def _score_answer(rec: Record, q: Question, answer: Answer) -> None:
         )
 
 
-def _record(q: Question, articles: dict) -> Record:
-    gold_ids = resolve_gold(q, articles) if q.answerable else []
+def _record(q: Question, articles: dict | None, system: str = "kutip") -> Record:
+    """An empty record for ``q`` (with its gold sentence ids when ``articles`` are given)."""
+    gold_ids = resolve_gold(q, articles) if q.answerable and articles is not None else []
     return Record(
         id=q.id,
-        system="kutip",
+        system=system,
         category=q.category,
         language=q.language,
         answerable=q.answerable,
@@ -172,16 +173,7 @@ _PEER_REFUSAL = re.compile(
 
 def score_peer(q: Question, peer: Any) -> Record:
     gold_texts = [_norm(t.text) for t in q.gold_sentences]
-    rec = Record(
-        id=q.id,
-        system="llama-index",
-        category=q.category,
-        language=q.language,
-        answerable=q.answerable,
-        question=q.question,
-        answer="",
-        abstained=False,
-    )
+    rec = _record(q, None, "llama-index")
     question = q.question if not q.history else " ".join([h[0] for h in q.history] + [q.question])
     try:
         answer = peer.ask(question)

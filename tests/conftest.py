@@ -24,6 +24,17 @@ def make_settings(data_dir: Path, **kwargs) -> Settings:
     return Settings(data_dir=data_dir, corpus_dir=kwargs.pop("corpus_dir", SEEDS), **kwargs)
 
 
+def index_folder(tmp_path_factory, files: dict[str, str]) -> tuple[Settings, SentenceIndex, Path]:
+    """A corpus folder of ``files`` (name -> text) indexed in a data folder of its own."""
+    folder = tmp_path_factory.mktemp("corpus")
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = make_settings(tmp_path_factory.mktemp("data"), corpus_dir=folder)
+    index = SentenceIndex(settings)
+    index.ingest(load_corpus(folder))
+    return settings, index, folder
+
+
 @pytest.fixture(scope="session")
 def seed_articles():
     return load_corpus(SEEDS)

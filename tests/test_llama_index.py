@@ -9,23 +9,17 @@ from llama_index.core.schema import NodeRelationship
 from llama_index.core.tools import QueryEngineTool
 
 from rag.corpus import load_corpus
-from rag.index import SentenceIndex
 from rag.llama_index import KutipQueryEngine, KutipRetriever
 from rag.qa import QA
 from rag.testing import ScriptedLLM
 
-from .conftest import make_settings
+from .conftest import index_folder
 from .test_retrieve import ARTICLES
 
 
 @pytest.fixture(scope="module")
 def qa_parts(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    settings = make_settings(tmp_path_factory.mktemp("data"), corpus_dir=folder)
-    index = SentenceIndex(settings)
-    index.ingest(load_corpus(folder))
+    settings, index, folder = index_folder(tmp_path_factory, ARTICLES)
     return settings, index, {(a.id, s.index): s.text for a in load_corpus(folder) for s in a.sentences}
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.corpus import load_corpus
-from rag.index import SentenceIndex
 from rag.query import parse_query
 from rag.retrieve import Antecedents, retrieve
 
-from .conftest import make_settings
+from .conftest import index_folder
 
 ARTICLES = {
     "pelabuhan.txt": "Pelabuhan baru di Teluk Kendari\n\nKENDARI, WARTA TIMUR - Senin (6/2/2023) Pemerintah provinsi meresmikan pelabuhan peti kemas di Teluk Kendari. "
@@ -22,12 +20,7 @@ ARTICLES = {
 
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    settings = make_settings(tmp_path_factory.mktemp("data"), corpus_dir=folder)
-    index = SentenceIndex(settings)
-    index.ingest(load_corpus(folder))
+    settings, index, _ = index_folder(tmp_path_factory, ARTICLES)
     return index, settings
 
 
