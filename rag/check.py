@@ -68,6 +68,14 @@ def split_claims(answer: str) -> list[Claim]:
     return claims
 
 
+_NAME = re.compile(r"(?<=[\s,(“\"'])([A-Z][\w-]{3,})")
+
+
+def _names(claim: str) -> set[str]:
+    """Capitalised words of a claim other than its first (proper names, lower-cased)."""
+    return {m.group(1).lower() for m in _NAME.finditer(claim)}
+
+
 def allowed_figures(sentence: StoredSentence) -> set[float]:
     """The figures a claim citing ``sentence`` may state: the sentence's and its article's date."""
     allowed = numbers(sentence.text)
@@ -119,12 +127,23 @@ def check(raw: str, query: Query, reading: Reading) -> Checked:
     figures = {letter: allowed_figures(s) for letter, s in chosen.items()}
     kept: list[tuple[Claim, list[str]]] = []
     removed: list[str] = []
+    read_texts = [c.sentence.text.lower() for c in reading.candidates]
+    asked = query.standalone.lower()
     for claim in split_claims(raw):
         claim_figures = numbers(claim.text)
-        cited = [m for m in claim.markers if m in chosen and claim_figures <= figures[m]]
+        # a name the claim shares with a sentence that was read ("Hamhung") must be in the sentence it
+        # cites: cited elsewhere, the claim does not rest on that sentence (names in no sentence read,
+        # such as a translated "North", are no evidence either way)
+        borrowed = {n for n in _names(claim.text) if n not in asked and any(n in t for t in read_texts)}
+
+        def states(m: str, borrowed: set[str] = borrowed, claim_figures: set[float] = claim_figures) -> bool:
+            text = f"{chosen[m].text} {chosen[m].title}".lower()
+            return claim_figures <= figures[m] and all(n in text for n in borrowed)
+
+        cited = [m for m in claim.markers if m in chosen and states(m)]
         if not cited:
-            # no marker, or one whose sentence lacks the figures: the best chosen sentence that has them
-            cited = [m for m in reading.chosen if claim_figures <= figures[m]][:1]
+            # no marker, or one whose sentence lacks the figures or names: the best chosen sentence that has them
+            cited = [m for m in reading.chosen if states(m)][:1]
         if not cited:
             removed.append(claim.text)
             continue

@@ -240,6 +240,20 @@ def test_a_claim_citing_the_wrong_chosen_sentence_moves_to_the_one_with_its_figu
     assert checked.citations[0].sentence == FLOOD[1].text and checked.text.endswith("[1].")
 
 
+def test_a_claim_whose_name_comes_from_a_sentence_not_chosen_does_not_rest_on_the_chosen_one():
+    query = parse_query("Siapa yang menutup sekolah?")
+    borrowed = check(
+        "Sekolah ditutup oleh Rina Hapsari [A].", query, reading_of(["A"])
+    )  # the name is in B, which was read
+    assert borrowed.abstain_reason and not borrowed.citations
+    moved = check("Sekolah ditutup oleh Rina Hapsari [A].", query, reading_of(["A", "B"]))
+    assert moved.citations[0].sentence == FLOOD[1].text
+    english = check(
+        "Yes, the North Korean mayor closed 45 schools [B].", parse_query("Were schools closed?"), reading_of(["B"])
+    )
+    assert english.citations  # "North", "Korean" are in no sentence read: no evidence against the claim
+
+
 def test_yes_and_capitalised_first_words_are_not_names_from_nowhere():
     query = parse_query("Did the mayor close the schools?")
     checked = check("Yes, Mayor Rina Hapsari closed 45 schools for two days [B].", query, reading_of(["B"]))
