@@ -522,7 +522,7 @@ class SentenceIndex:
                 and r.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
                 for path, aid in ids.items()
             )
-            report = IngestReport()
+            report = IngestReport(skipped=sorted(ids.values()) if current else [])  # all present and unchanged
             if not current or stale:
                 articles, unreadable = load_corpus_report(folder, max_bytes) if (files and not current) else ([], [])
                 if stale and not articles and not current:
