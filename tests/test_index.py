@@ -234,7 +234,8 @@ Harga pelat kapal di pasar dalam negeri turun tipis pada awal tahun.
 def test_back_referring_sentence_is_found_and_shown_with_its_antecedent(tmp_path):
     """ "Pabrik ini mempekerjakan…" names no factory: its context vector (with the sentence before)
     lets a question that names the factory find it, and the prompt shows the sentence before too."""
-    from rag.retrieve import with_neighbours
+    from rag.query import parse_query
+    from rag.retrieve import Antecedents
     from rag.text import refers_back
 
     corpus = tmp_path / "corpus"
@@ -255,7 +256,7 @@ def test_back_referring_sentence_is_found_and_shown_with_its_antecedent(tmp_path
     assert dense[workers.id] > own  # the context vector is the closer one, and it counts
     found = retrieve(index, "Berapa orang yang dipekerjakan Pabrik Baja Cilegon?", settings, top_k=1)
     assert [h.sentence.id for h in found.hits] == [workers.id]
-    shown = [s.id for s in with_neighbours(index, found.hits, 0)]
+    shown = [h.sentence.id for h in Antecedents(index)(parse_query("q"), found.hits)]
     assert sorted(shown) == sorted([workers.id, f"{article.id}:{workers.index - 1}"])
 
     (corpus / "cilegon.txt").write_text(

@@ -92,18 +92,14 @@ def test_oversized_file_is_refused_before_parsing(tmp_path):
         load_article(path, max_bytes=1000)
 
 
-def test_only_txt_and_md_files_are_articles(tmp_path):
+def test_only_known_formats_are_articles(tmp_path):
     for name in ("a.txt", "b.md", "C.TXT", "d.html", "e.pdf", "f.txt.exe", ".hidden.txt", "g", "h.docx"):
         (tmp_path / name).write_text("Isi berita. Kalimat kedua.", encoding="utf-8")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "i.md").write_text("Isi berita.", encoding="utf-8")
-    assert [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path)] == [
-        "C.TXT",
-        "a.txt",
-        "b.md",
-        "sub/i.md",
-    ]
-    assert ARTICLE_SUFFIXES == (".txt", ".md")
+    listed = [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path)]
+    assert sorted(listed) == sorted(["C.TXT", "a.txt", "b.md", "d.html", "e.pdf", "sub/i.md"])
+    assert {".txt", ".md", ".html", ".pdf"} <= set(ARTICLE_SUFFIXES) and ".exe" not in ARTICLE_SUFFIXES
 
 
 @settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -117,7 +113,6 @@ def test_article_ids_can_never_name_a_path(name):
         assert "file name must be" in str(exc)
         return
     assert re.fullmatch(r"[\w.\-]+", article_id) and "/" not in article_id and "\\" not in article_id
-    assert article_id == path.stem.strip()
 
 
 @pytest.mark.parametrize(
@@ -129,4 +124,4 @@ def test_hostile_file_names(name):
         article_id = article_id_for(path)
     except ArticleError:
         return
-    assert "/" not in article_id and "\\" not in article_id and article_id == path.stem
+    assert "/" not in article_id and "\\" not in article_id and re.fullmatch(r"[\w.\-]+", article_id)

@@ -151,7 +151,6 @@ def test_chat_streams_and_links_citations(ui):
     assert 'class="kutip-answer"' in answer and "kutip-preview" not in answer
     links = re.findall(r'<a class="kutip-cite" href="#kutip-cite-0-(\d+)"', answer)
     assert links and links[0] == "1"
-    assert "13.000" in plain(answer)
 
     # the sources panel lists the cited sentences; source 1 is selected and shown in its article
     assert 'id="kutip-src-0-1"' in sources and "is-selected" in sources
@@ -361,4 +360,4 @@ def test_ollama_models_are_offered_when_a_server_answers(tmp_path):
     assert values[:2] == ["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] and "ollama:qwen2.5:0.5b" in values
     assert [v for _, v in model_choices(make_settings(tmp_path, ollama_url="http://127.0.0.1:9"))] == values[:2]
     assert overrides_for("ollama:qwen2.5:0.5b", 5) == {"top_k": 5, "backend": "ollama", "ollama_model": "qwen2.5:0.5b"}
-    assert overrides_for("qwen2.5-coder-0.5b", 99) == {"top_k": 50, "backend": "llamacpp", "llm": "qwen2.5-coder-0.5b"}
+    assert overrides_for("qwen2.5-coder-0.5b", 99) == {"top_k": 20, "backend": "llamacpp", "llm": "qwen2.5-coder-0.5b"}
