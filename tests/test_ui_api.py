@@ -22,7 +22,7 @@ from .conftest import FAST_MODEL, SEEDS, make_settings
 
 pytestmark = pytest.mark.llm
 
-CONTAINERS = "Berapa kontainer senjata yang dikirim Korea Utara ke Rusia?"
+CONTAINERS = "Berapa jangkauan rudal Hwasong-11?"  # a question the 0.5B answers with its sentence
 OFF_TOPIC = "Siapa pemenang Piala Dunia 2022?"
 MUSEUM_ARTICLE = """Museum <script>alert('xss')</script> Wayang Lumajang Ramai Pengunjung
 
