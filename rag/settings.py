@@ -2,8 +2,9 @@
 
 Precedence (highest first): explicit keyword arguments, environment variables, the TOML
 file (``KUTIP_CONFIG`` or ``kutip.toml`` in the working directory), then the defaults here.
-Thresholds carry the value measured by ``scripts/tune.py`` on the dev split of
-``eval/questions.yaml``; re-run it when the embedding model or prompts change.
+Thresholds carry values tuned on the dev sets (``eval/questions.yaml`` dev split and
+``../shared/bench/id-dev``) with ``evaluation/tune_read.py``; the measurements are in README and
+``eval/results/``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,53 +25,66 @@ def _toml_path() -> Path:
     return Path(os.environ.get("KUTIP_CONFIG", "kutip.toml"))
 
 
-class Settings(BaseSettings):
-    """Every knob kutip has. Read with ``Settings()``; override per call with ``Settings(top_k=5)``."""
+class PathSettings(BaseModel):
+    """Where things live."""
 
-    model_config = SettingsConfigDict(env_prefix="KUTIP_", extra="ignore", validate_default=True)
-
-    # --- where things live
     data_dir: Path = Field(PROJECT_ROOT / ".kutip", description="Index, BM25 and caches.")
-    corpus_dir: Path = Field(PROJECT_ROOT / "seeds", description="Folder of .txt/.md articles.")
+    corpus_dir: Path = Field(PROJECT_ROOT / "seeds", description="Folder of articles (any format rag.readers reads).")
     model_cache: Path = Field(
         Path(os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))) / "kutip" / "models",
         description="Where packaged GGUF parts are assembled once.",
     )
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts")
 
-    # --- models
+    @field_validator("data_dir", "corpus_dir", "model_cache", "prompts_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.data_dir / "bm25"
+
+
+class ModelSettings(BaseModel):
+    """Which model answers, through which backend, and the embedded llama.cpp's knobs."""
+
     embed_text: Literal["sentence", "title", "title+previous"] = Field(
-        "sentence", description="What each sentence's vector is computed on (measured: see rag.index.embedding_text)."
+        "sentence", description="What each sentence's vector is computed on (rag.index.embedding_text)."
     )
     llm: LlmName = "qwen2.5-coder-1.5b"
-    backend: str = Field("llamacpp", description="An entry of rag.backends.BACKENDS: llamacpp (embedded) or ollama.")
+    backend: str = Field("llamacpp", description="An entry of rag.backends.BACKENDS.")
     threads: int = Field(2, ge=1, description="llama.cpp threads.")
     context_window: int = Field(4096, ge=512)
-    flash_attn: bool = Field(
-        True, description="llama.cpp flash attention (measured on par or faster for prompts here)."
-    )
-    ubatch: int = Field(
-        128,
-        ge=16,
-        le=2048,
-        description="llama.cpp micro-batch for prompt processing (128 measured on par or faster than 512).",
-    )
+    flash_attn: bool = Field(True, description="llama.cpp flash attention (measured: README).")
+    ubatch: int = Field(128, ge=16, le=2048, description="llama.cpp micro-batch for prompt processing (README).")
     max_new_tokens: int = Field(200, ge=16)
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy: reproducible answers.")
 
-    # --- Ollama (remote or local server)
+
+class OllamaSettings(BaseModel):
+    """An Ollama server (remote or local)."""
+
     ollama_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5:1.5b"
     ollama_timeout_s: float = Field(60.0, gt=0)
 
-    # --- Chroma
+
+class ChromaSettings(BaseModel):
+    """The dense store: embedded Chroma under data_dir, or a Chroma server."""
+
     chroma_url: str = Field("", description="Empty = embedded PersistentClient under data_dir.")
     collection: str = "kutip_sentences"
 
-    # --- retrieval and answering
-    top_k: int = Field(
-        6, ge=1, le=20, description="Sentences retrieved and shown to the reading step (chosen on dev: README)."
-    )
+
+class RetrievalSettings(BaseModel):
+    """What is retrieved and shown to the reading step."""
+
+    top_k: int = Field(6, ge=1, le=20, description="Sentences retrieved and shown to the reading step (README).")
     candidates: int = Field(30, ge=5, description="Candidates fetched from each retriever before fusion.")
     rrf_k: int = 60
     bm25_weight_id: float = Field(0.5, ge=0, description="Weight of BM25 in fusion for Indonesian questions.")
@@ -79,47 +93,62 @@ class Settings(BaseSettings):
         ["antecedents"],
         description="Steps applied to the hits after retrieval, in order (rag.retrieve.POST_RETRIEVAL).",
     )
+    abstain_threshold: float = Field(
+        0.80, description="Top dense cosine below which kutip abstains without reading (tuned on dev: README)."
+    )
+
+
+class ReadingSettings(BaseModel):
+    """How the model's choice of evidence is read, and when it abstains (values tuned on dev: README)."""
+
     read_order: Literal["best-first", "best-last"] = Field(
         "best-first", description="Where the best-retrieved article's sentences stand in the reading prompt."
     )
-    read_rank_prior: float = Field(
-        1.0,
-        ge=0,
-        description="Weight of the retrieval rank prior added to the model's log-probabilities when ranking the candidates (chosen on the dev sets: README).",
-    )
+    read_rank_prior: float = Field(1.0, ge=0, description="Weight of the retrieval-rank prior on the choice.")
     select_ratio: float = Field(
-        0.5,
-        gt=0,
-        le=1,
-        description="A candidate is chosen when its calibrated probability is at least this share of the best one's.",
+        0.5, gt=0, le=1, description="Chosen: calibrated probability at least this share of the best one's."
     )
     max_chosen: int = Field(1, ge=1, le=8, description="Most sentences chosen for a one-fact question.")
-    max_chosen_many: int = Field(
-        4, ge=1, le=8, description="Most sentences chosen for a list, open, two-part or timeline question."
+    max_chosen_many: int = Field(4, ge=1, le=8, description="Most sentences chosen for a list/open/two-part question.")
+    none_threshold: float = Field(0.15, ge=0, le=1, description="P(none) at or above which kutip abstains.")
+    verify_prompts: list[str] = Field(
+        [], description="Verification prompts (files in prompts/) asking whether the chosen sentences state the answer."
     )
-    none_threshold: float = Field(
-        0.15,
-        ge=0,
-        le=1,
-        description="P(none) at or above which kutip abstains after reading (chosen on the dev sets: README).",
-    )
-    abstain_threshold: float = Field(
-        0.80,
-        description="Top dense cosine below which kutip abstains without reading: the largest value (to 0.01) that abstains on no answerable question of the dev sets (README).",
-    )
+    support_threshold: float = Field(0.0, ge=0, le=1, description="Verification P(Yes) below which kutip abstains.")
+
+
+class InputSettings(BaseModel):
+    """Limits on what users send."""
+
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(2_000_000, ge=1000)
 
-    # --- UI
+
+class UISettings(BaseModel):
+    """The Gradio app."""
+
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
     ui_username: str = ""
     ui_password: str = ""
 
-    @field_validator("data_dir", "corpus_dir", "model_cache", "prompts_dir", mode="after")
-    @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+
+class Settings(
+    BaseSettings,
+    PathSettings,
+    ModelSettings,
+    OllamaSettings,
+    ChromaSettings,
+    RetrievalSettings,
+    ReadingSettings,
+    InputSettings,
+    UISettings,
+):
+    """Every knob kutip has, grouped by concern in the classes above (their fields keep flat
+    ``KUTIP_*`` names). Read with ``Settings()``; override per call with ``Settings(top_k=5)``;
+    a stage that needs one concern can take that class."""
+
+    model_config = SettingsConfigDict(env_prefix="KUTIP_", extra="ignore", validate_default=True)
 
     @classmethod
     def settings_customise_sources(
@@ -131,11 +160,3 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()))
-
-    @property
-    def chroma_dir(self) -> Path:
-        return self.data_dir / "chroma"
-
-    @property
-    def bm25_dir(self) -> Path:
-        return self.data_dir / "bm25"
