@@ -94,6 +94,11 @@ def decide(query: Query, reading: Reading, top_dense: float, settings: object) -
         return f"the model read the sentences and found none that answers (P(none) = {reading.p_none:.2f})"
     if not reading.chosen:
         return "no sentence was chosen"
+    if reading.support and min(reading.support.values()) < settings.support_threshold:  # type: ignore[attr-defined]
+        return (
+            "on a second look the model found the chosen sentence does not state the answer "
+            f"(P(yes) = {min(reading.support.values()):.2f})"
+        )
     return None
 
 

@@ -21,7 +21,7 @@ from .index import SentenceIndex
 from .models import LlamaCppLLM, chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query
-from .read import Reading, number_candidates, read
+from .read import Reading, number_candidates, read, verify
 from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Considered, Timings
 from .settings import Settings
@@ -133,6 +133,19 @@ class QA:
                 settings,
             )
 
+    def verify(self, query: Query, reading: Reading, messages: list[Any], settings: Settings) -> dict[str, float]:
+        """The verification step: P(Yes) that the chosen sentences state the answer, per prompt."""
+        with backend_errors(settings):
+            llm = self.llm(settings)
+            return verify(
+                lambda m, o: choose(llm, m, o, settings),
+                settings.prompts_dir,
+                query,
+                reading,
+                messages,
+                settings.verify_prompts,
+            )
+
     def stream(
         self,
         question: str,
@@ -189,8 +202,12 @@ class QA:
             yield self.abstention(query, settings, done(), "no sentence is close enough to the question")
             return
         reading, messages = self.read(query, sentences, settings)
-        read_out = {"p_none": reading.p_none, "considered": considered(reading)}
+        read_out: dict[str, Any] = {"p_none": reading.p_none, "considered": considered(reading)}
         reason = decide(query, reading, top_dense, settings)
+        if reason is None and settings.verify_prompts:
+            reading = reading.model_copy(update={"support": self.verify(query, reading, messages, settings)})
+            read_out["support"] = reading.support
+            reason = decide(query, reading, top_dense, settings)
         if reason is not None:
             yield self.abstention(query, settings, done(), reason, **read_out)
             return

@@ -61,3 +61,6 @@ class Answer(BaseModel):
         None, description="The model's probability that no retrieved sentence answers (None when it was not asked)."
     )
     considered: list[Considered] = Field([], description="Every sentence the model read, in the order shown.")
+    support: dict[str, float] = Field(
+        {}, description="Per verification prompt, P(Yes) that the chosen sentences state the answer (empty: not asked)."
+    )
