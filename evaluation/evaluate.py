@@ -68,7 +68,7 @@ class Record(BaseModel):
     fact_hit: bool | None = None
     fact_and_cited: bool | None = None
     p_none: float | None = None
-    support: dict[str, float] = {}  # verification prompt -> P(Yes)
+    written: str | None = None  # the model's text before the check (re-checkable offline)
     considered: list[dict[str, Any]] = []  # what the model read: id, retrieval rank, probability, chosen, gold
     abstain_reason: str | None = None
     language_ok: bool = False
@@ -94,7 +94,7 @@ def _supports(text: str, q: Question, gold_texts: list[str]) -> bool:
 def _score_answer(rec: Record, q: Question, answer: Answer) -> None:
     """Fill ``rec`` with an answer (or abstention) and what the judge makes of it."""
     rec.answer, rec.abstained, citations = answer.text, answer.abstained, answer.citations
-    rec.p_none, rec.abstain_reason, rec.support = answer.p_none, answer.abstain_reason, answer.support
+    rec.p_none, rec.abstain_reason, rec.written = answer.p_none, answer.abstain_reason, answer.written
     rec.considered = [
         {
             "id": f"{c.article_id}:{c.sentence_index}",
@@ -378,8 +378,6 @@ def run(
         "backend": settings.backend,
         "oracle": oracle,
         "none_threshold": settings.none_threshold,
-        "support_threshold": settings.support_threshold,
-        "verify_prompts": settings.verify_prompts,
         "settings": settings.model_dump(
             mode="json",
             include={
@@ -421,42 +419,30 @@ def rescore(report: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-def at_threshold(report: dict[str, Any], none_threshold: float, support_threshold: float = 0.0) -> dict[str, Any]:
-    """A report as if it had been run at ``none_threshold`` (and ``support_threshold``): the decision
-    to abstain after reading is a function of the recorded P(none) and verification P(Yes) alone, so
-    a run at thresholds 1 and 0 (nothing abstained for either) gives every other threshold's
-    answers without running the model again. Only lowering P(none) / raising P(Yes) is exact."""
+def at_threshold(report: dict[str, Any], none_threshold: float) -> dict[str, Any]:
+    """A report as if it had been run at ``none_threshold``: the decision to abstain after reading is
+    a function of the recorded P(none) alone, so a run at threshold 1 (nothing abstained for P(none))
+    gives every lower threshold's answers without running the model again. Only lowering is exact."""
     if none_threshold > report.get("none_threshold", 1.0):
         raise ValueError("a report can only be re-scored at a lower P(none) threshold than it was run at")
-    if support_threshold < report.get("support_threshold", 0.0):
-        raise ValueError("a report can only be re-scored at a higher P(Yes) threshold than it was run at")
     out = json.loads(json.dumps(report))
     for records in out["records"].values():
         for r in records:
-            if r["abstained"]:
-                continue
-            p_none, support = r.get("p_none"), r.get("support") or {}
-            if p_none is not None and p_none >= none_threshold:
-                why = f"P(none) = {p_none:.2f}"
-            elif support and min(support.values()) < support_threshold:
-                why = f"P(yes) = {min(support.values()):.2f}"
-            else:
-                continue
-            r.update(
-                abstained=True,
-                answer=f"(abstained: {why})",
-                cited_ids=[],
-                cited_texts=[],
-                cited_chars=0,
-                citation_hit=None,
-                citation_precision=None,
-                fact_hit=False if r["answerable"] else None,
-                fact_and_cited=False if r["answerable"] else None,
-                language_ok=True,
-                abstain_reason=f"{why} (re-scored)",
-            )
+            if not r["abstained"] and r.get("p_none") is not None and r["p_none"] >= none_threshold:
+                r.update(
+                    abstained=True,
+                    answer=f"(abstained: P(none) = {r['p_none']:.2f})",
+                    cited_ids=[],
+                    cited_texts=[],
+                    cited_chars=0,
+                    citation_hit=None,
+                    citation_precision=None,
+                    fact_hit=False if r["answerable"] else None,
+                    fact_and_cited=False if r["answerable"] else None,
+                    language_ok=True,
+                    abstain_reason=f"P(none) = {r['p_none']:.2f} (re-scored)",
+                )
     out["none_threshold"] = none_threshold
-    out["support_threshold"] = support_threshold
     out["rescored_from"] = report.get("none_threshold")
     return rescore(out)
 
@@ -516,9 +502,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
     if args.rescore:
-        report = at_threshold(
-            json.loads(Path(args.rescore).read_text()), settings.none_threshold, settings.support_threshold
-        )
+        report = at_threshold(json.loads(Path(args.rescore).read_text()), settings.none_threshold)
         write_report(report, Path(args.out))
         print(markdown_table({n: s["overall"] for n, s in report["systems"].items()}, ["questions", *MAIN_METRICS[1:]]))
         return 0

@@ -94,11 +94,6 @@ def decide(query: Query, reading: Reading, top_dense: float, settings: object) -
         return f"the model read the sentences and found none that answers (P(none) = {reading.p_none:.2f})"
     if not reading.chosen:
         return "no sentence was chosen"
-    if reading.support and min(reading.support.values()) < settings.support_threshold:  # type: ignore[attr-defined]
-        return (
-            "on a second look the model found the chosen sentence does not state the answer "
-            f"(P(yes) = {min(reading.support.values()):.2f})"
-        )
     return None
 
 
@@ -115,59 +110,69 @@ def _citation(sentence: StoredSentence, score: float) -> Citation:
     )
 
 
-def check(raw: str, query: Query, reading: Reading) -> Checked:
+RULES = frozenset({"refusal", "figures", "names", "read-fallback"})  # each can be ablated (evaluation/ablate_check.py)
+
+
+def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULES) -> Checked:
     """The written answer (markers are the reading's ids) checked against the chosen sentences and
     renumbered ``[1]``, ``[2]`` … into its citations; claims whose figures no chosen sentence
     states are removed. Several claims citing articles of different dates are ordered by date
     for a timeline, and figures from different dates carry their date."""
     if not raw.strip():
         return Checked(text="", citations=[], abstain_reason="the model wrote nothing")
-    if _REFUSAL.search(raw):
+    if "refusal" in rules and _REFUSAL.search(raw):
         return Checked(
             text="",
             citations=[],
             abstain_reason=f'the model found no answer in the sentences ("{" ".join(raw.split())[:200]}")',
         )
     chosen = {letter: reading.candidate(letter).sentence for letter in reading.chosen}
-    figures = {letter: allowed_figures(s) for letter, s in chosen.items()}
+    shown = {c.letter: c.sentence for c in reading.candidates}  # every sentence in the model's context
+    figures = {letter: allowed_figures(s) for letter, s in shown.items()}
     kept: list[tuple[Claim, list[str]]] = []
     removed: list[str] = []
     read_texts = [c.sentence.text.lower() for c in reading.candidates]
     asked = query.standalone.lower()
     for claim in split_claims(raw):
-        claim_figures = numbers(claim.text)
+        claim_figures = numbers(claim.text) if "figures" in rules else set()
         # a name the claim shares with a sentence that was read ("Hamhung") must be in the sentence it
         # cites: cited elsewhere, the claim does not rest on that sentence (names in no sentence read,
         # such as a translated "North", are no evidence either way)
-        borrowed = {n for n in _names(claim.text) if n not in asked and any(n in t for t in read_texts)}
+        borrowed = (
+            {n for n in _names(claim.text) if n not in asked and any(n in t for t in read_texts)}
+            if "names" in rules
+            else set()
+        )
 
         def states(m: str, borrowed: set[str] = borrowed, claim_figures: set[float] = claim_figures) -> bool:
-            text = f"{chosen[m].text} {chosen[m].title}".lower()
+            text = f"{shown[m].text} {shown[m].title}".lower()
             return claim_figures <= figures[m] and all(n in text for n in borrowed)
 
         cited = [m for m in claim.markers if m in chosen and states(m)]
         if not cited:
             # no marker, or one whose sentence lacks the figures or names: the best chosen sentence that has them
             cited = [m for m in reading.chosen if states(m)][:1]
+        if not cited and (borrowed or claim_figures) and "read-fallback" in rules:
+            # the claim carries names or figures of a sentence that was read but not chosen: that
+            # sentence, in the model's context, is what the claim rests on
+            cited = [m for m in reading.ranking if m not in chosen and states(m)][:1]
         if not cited:
             removed.append(claim.text)
             continue
-        if not stems(claim.text) and not claim_figures:
+        if not stems(claim.text) and not numbers(claim.text):
             continue  # "Ya." alone is kept only with what follows it
         kept.append((claim, cited))
     if not kept:
-        shown = "; ".join(f'"{c}"' for c in removed[:2])
+        quoted = "; ".join(f'"{c}"' for c in removed[:2])
         return Checked(
             text="",
             citations=[],
             removed=removed,
-            abstain_reason=f"no chosen sentence states {shown}" if shown else "the answer says nothing",
+            abstain_reason=f"no sentence read states {quoted}" if quoted else "the answer says nothing",
         )
     if query.timeline:
-        kept.sort(
-            key=lambda kc: (chosen[kc[1][0]].published or _FAR, chosen[kc[1][0]].article_id, chosen[kc[1][0]].index)
-        )
-    dated = _dates_differ(query, [chosen[c[0]] for _, c in kept])
+        kept.sort(key=lambda kc: (shown[kc[1][0]].published or _FAR, shown[kc[1][0]].article_id, shown[kc[1][0]].index))
+    dated = _dates_differ(query, [shown[c[0]] for _, c in kept])
     citations: list[Citation] = []
     number: dict[str, int] = {}
     pieces: list[str] = []
@@ -175,13 +180,13 @@ def check(raw: str, query: Query, reading: Reading) -> Checked:
         labels = []
         for letter in cited:
             if letter not in number:
-                citations.append(_citation(chosen[letter], reading.probs.get(letter, 0.0)))
+                citations.append(_citation(shown[letter], reading.probs.get(letter, 0.0)))
                 number[letter] = len(citations)
             labels.append(f"[{number[letter]}]")
         body = claim.text
         end = body[-1] if body[-1] in ".!?" else "."
         body = body.rstrip(".!? ")
-        sentence = chosen[cited[0]]
+        sentence = shown[cited[0]]
         if dated and sentence.published and sentence.published.isoformat() not in body:
             body += f" ({sentence.outlet + ', ' if sentence.outlet else ''}{sentence.published.isoformat()})"
         pieces.append(f"{body} {''.join(labels)}{end}")

@@ -21,7 +21,7 @@ from .index import SentenceIndex
 from .models import LlamaCppLLM, chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query
-from .read import Reading, number_candidates, read, verify
+from .read import Reading, number_candidates, read
 from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Considered, Timings
 from .settings import Settings
@@ -133,19 +133,6 @@ class QA:
                 settings,
             )
 
-    def verify(self, query: Query, reading: Reading, messages: list[Any], settings: Settings) -> dict[str, float]:
-        """The verification step: P(Yes) that the chosen sentences state the answer, per prompt."""
-        with backend_errors(settings):
-            llm = self.llm(settings)
-            return verify(
-                lambda m, o: choose(llm, m, o, settings),
-                settings.prompts_dir,
-                query,
-                reading,
-                messages,
-                settings.verify_prompts,
-            )
-
     def stream(
         self,
         question: str,
@@ -204,10 +191,6 @@ class QA:
         reading, messages = self.read(query, sentences, settings)
         read_out: dict[str, Any] = {"p_none": reading.p_none, "considered": considered(reading)}
         reason = decide(query, reading, top_dense, settings)
-        if reason is None and settings.verify_prompts:
-            reading = reading.model_copy(update={"support": self.verify(query, reading, messages, settings)})
-            read_out["support"] = reading.support
-            reason = decide(query, reading, top_dense, settings)
         if reason is not None:
             yield self.abstention(query, settings, done(), reason, **read_out)
             return
@@ -218,7 +201,9 @@ class QA:
                     timings.first_token_s = round(time.perf_counter() - started, 4)
                 pieces.append(piece)
                 yield piece
-        checked = check("".join(pieces), query, reading)
+        written = "".join(pieces)
+        read_out["written"] = written
+        checked = check(written, query, reading)
         if checked.abstain_reason is not None:
             yield self.abstention(
                 query, settings, done(), checked.abstain_reason, removed_claims=checked.removed, **read_out

@@ -49,7 +49,6 @@ class Reading(BaseModel):
     p_none: float
     ranking: list[str]
     chosen: list[str]
-    support: dict[str, float] = {}  # verification prompt -> P(Yes) that the chosen sentences state the answer
 
     def candidate(self, letter: str) -> Candidate:
         return next(c for c in self.candidates if c.letter == letter)
@@ -148,41 +147,3 @@ def read(
         candidates=list(candidates), probs=probs, p_none=probs.get(NONE, 0.0), ranking=ranking, chosen=chosen
     )
     return reading, messages
-
-
-YES, NO = "Yes", "No"
-
-
-def verify_messages(
-    prompts_dir: Path, query: Query, reading: Reading, messages: Sequence[ChatMessage], prompt_name: str
-) -> list[ChatMessage]:
-    """The reading's turn closed with the chosen ids, then one question about them alone: does what
-    was chosen state the answer? (The candidates stay in the cached context; only this is new.)"""
-    letters = ", ".join(reading.chosen)
-    user = prompt_text(prompts_dir, prompt_name).format(
-        letters=letters,
-        sentences="\n".join(f"[{x}] {one_line(reading.candidate(x).sentence.text)}" for x in reading.chosen),
-        question=one_line(query.standalone),
-    )
-    return [
-        *messages[:-1],
-        ChatMessage(role=MessageRole.ASSISTANT, content=f"{EVIDENCE} {letters}"),
-        ChatMessage(role=MessageRole.USER, content=user),
-    ]
-
-
-def verify(
-    choose: Any,
-    prompts_dir: Path,
-    query: Query,
-    reading: Reading,
-    messages: Sequence[ChatMessage],
-    prompt_names: Sequence[str],
-) -> dict[str, float]:
-    """P(Yes), renormalised over Yes/No, for each verification prompt: a second, narrower reading
-    that looks at the chosen sentences alone (a small model picks the closest sentence among
-    several even when none answers; asked about one, it can say it does not)."""
-    return {
-        name: choose(verify_messages(prompts_dir, query, reading, messages, name), [YES, NO])[YES]
-        for name in prompt_names
-    }

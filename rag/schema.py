@@ -61,6 +61,4 @@ class Answer(BaseModel):
         None, description="The model's probability that no retrieved sentence answers (None when it was not asked)."
     )
     considered: list[Considered] = Field([], description="Every sentence the model read, in the order shown.")
-    support: dict[str, float] = Field(
-        {}, description="Per verification prompt, P(Yes) that the chosen sentences state the answer (empty: not asked)."
-    )
+    written: str | None = Field(None, description="What the model wrote, before the check (None: nothing was written).")

@@ -111,10 +111,6 @@ class ReadingSettings(BaseModel):
     max_chosen: int = Field(1, ge=1, le=8, description="Most sentences chosen for a one-fact question.")
     max_chosen_many: int = Field(4, ge=1, le=8, description="Most sentences chosen for a list/open/two-part question.")
     none_threshold: float = Field(0.15, ge=0, le=1, description="P(none) at or above which kutip abstains.")
-    verify_prompts: list[str] = Field(
-        [], description="Verification prompts (files in prompts/) asking whether the chosen sentences state the answer."
-    )
-    support_threshold: float = Field(0.0, ge=0, le=1, description="Verification P(Yes) below which kutip abstains.")
 
 
 class InputSettings(BaseModel):
