@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +43,9 @@ class Settings(BaseSettings):
         "sentence", description="What each sentence's vector is computed on (measured: see rag.index.embedding_text)."
     )
     llm: LlmName = "qwen2.5-coder-1.5b"
-    backend: str = Field("llamacpp", description="An entry of rag.backends.BACKENDS: llamacpp (embedded) or ollama.")
+    backend: str = Field(
+        "llamacpp", description="An entry of rag.backends.BACKENDS: llamacpp (embedded), ollama or openai."
+    )
     threads: int = Field(2, ge=1, description="llama.cpp threads.")
     context_window: int = Field(4096, ge=512)
     flash_attn: bool = Field(
@@ -62,6 +64,13 @@ class Settings(BaseSettings):
     ollama_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5:1.5b"
     ollama_timeout_s: float = Field(60.0, gt=0)
+
+    # --- OpenAI-compatible server (KUTIP_BACKEND=openai: llama-server, llama-cpp-python's server, vLLM,
+    # LM Studio). kutip sends ChatML prompts to /v1/completions and needs logprobs from it (README).
+    openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="The server's OpenAI API root (…/v1).")
+    openai_model: str = Field("", description="The model to ask for, as the server's /v1/models lists it.")
+    openai_api_key: SecretStr = Field(SecretStr(""), description="Sent as 'Authorization: Bearer …' when set.")
+    openai_timeout_s: float = Field(60.0, gt=0)
 
     # --- Chroma
     chroma_url: str = Field("", description="Empty = embedded PersistentClient under data_dir.")
