@@ -21,7 +21,15 @@ from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms.llm import LLM
 
 from .errors import BackendUnavailableError
-from .models import _LLM_CACHE, _LLM_CACHE_LOCK, GGUF_MODELS, LlamaCppLLM, OpenAICompatibleLLM, ensure_gguf
+from .models import (
+    _LLM_CACHE,
+    _LLM_CACHE_LOCK,
+    GGUF_MODELS,
+    LlamaCppLLM,
+    OpenAICompatibleLLM,
+    ensure_gguf,
+    openai_client,
+)
 from .settings import Settings
 
 Purpose = Literal["answer", "condense"]
@@ -315,16 +323,9 @@ def ollama_models(url: str, timeout_s: float = 2.0) -> list[str]:
         return []
 
 
-def _openai_client(settings: Settings, timeout_s: float) -> Any:
-    import httpx
-
-    key = settings.openai_api_key.get_secret_value()
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.Client(base_url=settings.openai_base_url.rstrip("/"), headers=headers, timeout=timeout_s)
-
-
 def _served_models(settings: Settings, timeout_s: float) -> list[str]:
-    with _openai_client(settings, timeout_s) as client:
+    key = settings.openai_api_key.get_secret_value()
+    with openai_client(settings.openai_base_url, key, timeout_s) as client:
         reply = client.get("/models")
         reply.raise_for_status()
     return sorted(str(m["id"]) for m in reply.json().get("data", []) if isinstance(m, dict) and m.get("id"))

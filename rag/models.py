@@ -475,10 +475,7 @@ class OpenAICompatibleLLM(ChatMLLLM):
         )
 
     def _client(self) -> Any:
-        import httpx
-
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        return httpx.Client(base_url=self.base_url.rstrip("/"), headers=headers, timeout=self.timeout_s)
+        return openai_client(self.base_url, self.api_key, self.timeout_s)
 
     def next_token_logprobs(self, messages: Sequence[ChatMessage]) -> dict[str, float]:
         """The server's ``top_logprobs`` for the first token after ``messages`` (token text -> log P),
@@ -527,6 +524,14 @@ class OpenAICompatibleLLM(ChatMLLLM):
                 text = (chunk.get("choices") or [{}])[0].get("text") or ""
                 if text:
                     yield text
+
+
+def openai_client(base_url: str, api_key: str, timeout_s: float) -> Any:
+    """An ``httpx.Client`` on an OpenAI API root, with the bearer key when there is one."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    return httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s)
 
 
 def first_top_logprobs(logprobs: Any) -> dict[str, float]:
