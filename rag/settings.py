@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,9 @@ class ModelSettings(BaseModel):
         "sentence", description="What each sentence's vector is computed on (rag.index.embedding_text)."
     )
     llm: LlmName = "qwen2.5-coder-1.5b"
-    backend: str = Field("llamacpp", description="An entry of rag.backends.BACKENDS.")
+    backend: str = Field(
+        "llamacpp", description="An entry of rag.backends.BACKENDS: llamacpp (embedded), ollama, openai."
+    )
     threads: int = Field(2, ge=1, description="llama.cpp threads.")
     context_window: int = Field(4096, ge=512)
     flash_attn: bool = Field(True, description="llama.cpp flash attention (measured: README).")
@@ -72,6 +74,16 @@ class OllamaSettings(BaseModel):
     ollama_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5:1.5b"
     ollama_timeout_s: float = Field(60.0, gt=0)
+
+
+class OpenAISettings(BaseModel):
+    """An OpenAI-compatible server (``KUTIP_BACKEND=openai``: llama-server, llama-cpp-python's server,
+    vLLM, LM Studio). kutip sends ChatML prompts to ``/v1/completions`` and needs logprobs (README)."""
+
+    openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="The server's OpenAI API root (…/v1).")
+    openai_model: str = Field("", description="The model to ask for, as the server's /v1/models lists it.")
+    openai_api_key: SecretStr = Field(SecretStr(""), description="Sent as 'Authorization: Bearer …' when set.")
+    openai_timeout_s: float = Field(60.0, gt=0)
 
 
 class ChromaSettings(BaseModel):
@@ -134,6 +146,7 @@ class Settings(
     PathSettings,
     ModelSettings,
     OllamaSettings,
+    OpenAISettings,
     ChromaSettings,
     RetrievalSettings,
     ReadingSettings,
