@@ -77,7 +77,8 @@ def ablate(report: dict[str, Any], questions_path: Path, split: str, settings: S
     for name, rules in variants.items():
         rows = []
         for rec in records:
-            reading = reading_of(rec, index, settings) if rec.written is not None else None
+            decided = rec.p_none is not None and rec.p_none >= settings.none_threshold  # abstained before writing
+            reading = reading_of(rec, index, settings) if rec.written is not None and not decided else None
             rows.append(recheck(rec, questions[rec.id], reading, rules) if reading is not None else rec)
         out[name] = rows
     return score_systems(out)
