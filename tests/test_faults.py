@@ -1,6 +1,7 @@
 """Faults (issue #6, part 2): a damaged assembled model file, a data directory that is missing,
-not creatable or read-only. (Chroma server stopped: tests/test_chroma_server.py; Ollama down or
-slow: tests/test_ollama.py; killed ingest: tests/test_index.py.)
+not creatable or read-only, a damaged manifest, a vector store that fails under a running index.
+(Chroma server stopped: tests/test_chroma_server.py; Ollama down or slow: tests/test_ollama.py;
+killed ingest: tests/test_index.py; killed manifest transaction: tests/test_manifest.py.)
 
 The model tests use the fast 0.5B model (491 MB) assembled into a temporary cache.
 """
@@ -18,11 +19,13 @@ from pathlib import Path
 import pytest
 
 from rag import models
-from rag.errors import DataDirError
-from rag.index import SentenceIndex
+from rag.corpus import load_corpus
+from rag.errors import BackendUnavailableError, DataDirError
+from rag.index import SentenceIndex, manifest_path
 from rag.models import GGUF_MODELS, ensure_gguf
 
-from .conftest import FAST_MODEL, ROOT, SEEDS, make_settings
+from .conftest import FAST_MODEL, ROOT, index_folder, make_settings
+from .index_corpus import ARTICLES, write_corpus
 
 SPEC = GGUF_MODELS[FAST_MODEL]
 
@@ -175,7 +178,8 @@ def test_data_dir_under_a_regular_file_is_a_clear_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(DataDirError, match=str(blocker / "data")):
         SentenceIndex(make_settings(blocker / "data"))
-    proc = run_cli("ingest", str(SEEDS), env={"KUTIP_DATA_DIR": str(blocker / "data")})
+    corpus = write_corpus(tmp_path / "corpus")
+    proc = run_cli("ingest", str(corpus), env={"KUTIP_DATA_DIR": str(blocker / "data")})
     assert_one_clear_line(proc, str(blocker / "data"), "Cannot create the data directory")
 
 
@@ -207,23 +211,78 @@ def _without_dac_override() -> list[str] | None:
         shutil.rmtree(probe_dir, ignore_errors=True)
 
 
-def test_read_only_data_dir_is_a_clear_error_and_loses_nothing(seeded_copy):
+@pytest.fixture()
+def indexed_copy(tmp_path_factory, tmp_path) -> tuple[Path, Path]:
+    """A data dir holding the made-up corpus of tests/index_corpus.py, and that corpus folder."""
+    settings, _, folder = index_folder(tmp_path_factory, ARTICLES)
+    target = tmp_path / "data"
+    shutil.copytree(settings.data_dir, target)
+    return target, folder
+
+
+def test_read_only_data_dir_is_a_clear_error_and_loses_nothing(indexed_copy):
     """An existing index whose folder became read-only (chmod 0o500): ``kutip ingest`` and
     ``kutip ask`` stop with exit code 2 and one line naming the folder; the index is intact."""
     wrapper = _without_dac_override()
     if wrapper is None:
         pytest.skip("running as root without a way to drop CAP_DAC_OVERRIDE: chmod does not block root's writes")
-    before = sorted(p.relative_to(seeded_copy) for p in seeded_copy.rglob("*"))
-    seeded_copy.chmod(0o500)
+    data, corpus = indexed_copy
+    count = SentenceIndex(make_settings(data)).count()
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    data.chmod(0o500)
     try:
-        env = {"KUTIP_DATA_DIR": str(seeded_copy)}
-        for args in (["ingest", str(SEEDS)], ["ask", "Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?"]):
+        env = {"KUTIP_DATA_DIR": str(data), "KUTIP_CORPUS_DIR": str(corpus)}
+        for args in (["ingest", str(corpus)], ["ask", "Berapa ton gabah yang dipanen petani Karawang?"]):
             proc = run_cli(*args, env=env, wrapper=wrapper)
-            assert_one_clear_line(proc, str(seeded_copy), "not writable", "KUTIP_DATA_DIR")
+            assert_one_clear_line(proc, str(data), "not writable", "KUTIP_DATA_DIR")
         if not wrapper:  # permissions apply in this process too
             with pytest.raises(DataDirError, match="not writable"):
-                SentenceIndex(make_settings(seeded_copy))
+                SentenceIndex(make_settings(data))
     finally:
-        seeded_copy.chmod(0o755)
-    assert sorted(p.relative_to(seeded_copy) for p in seeded_copy.rglob("*")) == before
-    assert SentenceIndex(make_settings(seeded_copy)).count() == 66
+        data.chmod(0o755)
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
+    assert count == sum(len(a.sentences) for a in load_corpus(corpus))
+    assert SentenceIndex(make_settings(data)).count() == count
+
+
+def test_damaged_manifest_is_a_clear_error_and_recoverable(indexed_copy):
+    """A manifest file overwritten with garbage: opening the index says which file and what to do
+    (``kutip ingest`` exits 2 with one line); moved away, the next ingest writes every article again."""
+    data, corpus = indexed_copy
+    settings = make_settings(data, corpus_dir=corpus)
+    path = manifest_path(settings)
+    path.write_bytes(b"\x00garbage, not sqlite\x00" * 200)
+    with pytest.raises(DataDirError, match="move it away"):
+        SentenceIndex(settings)
+    proc = run_cli("ingest", str(corpus), env={"KUTIP_DATA_DIR": str(data)})
+    assert_one_clear_line(proc, str(path), "kutip ingest")
+    path.rename(path.with_name("damaged.sqlite3"))
+    index = SentenceIndex(settings)
+    report = index.ingest(load_corpus(corpus))
+    assert len(report.added) == len(ARTICLES) and not report.skipped
+    ids = index.sentences.get(include=[])["ids"]
+    assert len(ids) == len(set(ids)) == index.count() == sum(len(a.sentences) for a in load_corpus(corpus))
+
+
+def test_failing_vector_store_is_a_clear_error_even_with_nothing_to_write(indexed_copy, monkeypatch):
+    """The embedded Chroma failing under a running index (a disk error, say): ingest and reads raise
+    ``BackendUnavailableError`` naming the store, also when every article is unchanged (the
+    manifest alone, in sqlite, would let an ingest 'succeed' against a dead store)."""
+    data, corpus = indexed_copy
+    index = SentenceIndex(make_settings(data, corpus_dir=corpus))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk I/O error")
+
+    for name in ("count", "get", "query"):
+        monkeypatch.setattr(index.sentences, name, broken)
+    vector = index.embedder.query("gabah")
+    for attempt in (
+        lambda: index.ingest(load_corpus(corpus)),
+        index.count,
+        lambda: index.dense(vector, 3),
+        lambda: index.article_sentences(load_corpus(corpus)[0].id),
+    ):
+        with pytest.raises(BackendUnavailableError, match="disk I/O error") as info:
+            attempt()
+        assert str(index.settings.chroma_dir) in str(info.value)
