@@ -35,6 +35,12 @@ def index_folder(tmp_path_factory, files: dict[str, str]) -> tuple[Settings, Sen
     return settings, index, folder
 
 
+@pytest.fixture()
+def scratch_settings(tmp_path) -> Settings:
+    """Default settings over empty scratch folders: for the fast layer, which builds no index."""
+    return Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus")
+
+
 @pytest.fixture(scope="session")
 def seed_articles():
     return load_corpus(SEEDS)
