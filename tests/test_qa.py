@@ -102,8 +102,9 @@ def articles(seed_articles):
 
 @pytest.mark.llm
 @pytest.mark.parametrize("question, facts, sentence_id", TWELVE, ids=[q[:40] for q, _, _ in TWELVE])
-def test_fast_model_is_right_or_abstains(qa_fast, articles, question, facts, sentence_id):
-    """The 0.5B: a well-formed answer that, when it gives the fact, cites the sentence that states it."""
+def test_seed_corpus_fast_model_is_right_or_abstains(qa_fast, articles, question, facts, sentence_id):
+    """The 0.5B: a well-formed answer that, when it gives the fact, cites the sentence that states it.
+    A test of the seed corpus: the questions, facts and sentence ids are the seeds'."""
     answer = qa_fast.ask(question)
     assert_well_formed(answer, articles)
     assert answer.language == (
@@ -128,7 +129,7 @@ def qa_default(seeded_dir):
 
 
 @pytest.mark.llm
-def test_default_model_answers_the_twelve(qa_default, articles):
+def test_seed_corpus_default_model_answers_the_twelve(qa_default, articles):
     """The default 1.5B states the fact and cites its sentence for at least 6 of the 12 seed questions
     (7 measured on 2026-12-01 with the read-first pipeline; a test of the seed corpus, held-out
     accuracy is measured by ``kutip eval``)."""
@@ -154,7 +155,9 @@ def test_unanswerable_abstains_without_citations(qa_fast, question):
 
 
 @pytest.mark.llm
-def test_follow_up_uses_history(qa_fast, articles):
+def test_seed_corpus_follow_up_uses_history(qa_fast, articles):
+    """A follow-up is condensed with its history; a test of the seed corpus (the topic and the
+    article that answers it are the seeds')."""
     history = [
         (
             "Berapa kontainer senjata yang dikirim Korea Utara ke Rusia menurut Badan Intelijen Pertahanan?",
