@@ -11,13 +11,19 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from rag.corpus import load_corpus
+from rag.corpus import Article, load_corpus
 from rag.index import SentenceIndex
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+FIXTURE_CORPUS = ROOT / "tests" / "fixtures" / "corpus"  # made-up articles: a corpus no test has to know by heart
 FAST_MODEL = "qwen2.5-coder-0.5b"
+
+
+def sentence_id(articles: list[Article], text: str) -> str:
+    """The ``article_id:index`` of the sentence ``text`` as ``rag.corpus`` split ``articles``."""
+    return next(f"{a.id}:{s.index}" for a in articles for s in a.sentences if s.text == text)
 
 
 def make_settings(data_dir: Path, **kwargs) -> Settings:
@@ -33,6 +39,18 @@ def index_folder(tmp_path_factory, files: dict[str, str]) -> tuple[Settings, Sen
     index = SentenceIndex(settings)
     index.ingest(load_corpus(folder))
     return settings, index, folder
+
+
+@pytest.fixture()
+def scratch_settings(tmp_path) -> Settings:
+    """Default settings over empty scratch folders: for the fast layer, which builds no index."""
+    return Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus")
+
+
+@pytest.fixture(scope="session")
+def fixture_articles() -> list[Article]:
+    """The made-up fixture corpus as ``rag.corpus`` reads it: counts and ids come from here."""
+    return load_corpus(FIXTURE_CORPUS)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Chroma server mode (issue #6, parts 1 and 2): ``KUTIP_CHROMA_URL`` → ``chromadb.HttpClient``
 against a real ``chroma run`` on a free loopback port; ingest, re-ingest, update, retrieval and a
 cited answer through it; the server stopped and restarted under a running kutip; a wrong URL.
+The corpus is the made-up ``tests/fixtures/corpus``: counts and ids are derived from what it ingests.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from rag.index import SentenceIndex, chroma_client
 from rag.qa import QA
 from rag.retrieve import retrieve
 
-from .conftest import FAST_MODEL, SEEDS, make_settings
+from .conftest import FAST_MODEL, FIXTURE_CORPUS, make_settings, sentence_id
 from .netaudit import run_audited
 
-KN23 = "Moskow telah menembakkan sekitar 60 rudal KN-23 Korea Utara pada tahun 2024."
-KN23_ID = "000_08ce80ad1bf367da:10"
-QUESTION = "How many KN-23 missiles did Russia fire in 2024?"
+FACT = "Sebanyak 42 kapal feri baru akan melayani penyeberangan Selat Mirah pada tahun 2025."
+FACT_ID = sentence_id(load_corpus(FIXTURE_CORPUS), FACT)
+FACT_ARTICLE = FACT_ID.split(":")[0]
+QUESTION = "How many new ferries will serve the Mirah Strait crossing in 2025?"
 CHROMA = Path(sys.executable).parent / "chroma"
 
 
@@ -123,7 +125,7 @@ def cli_ingest(server, data_dir):
         for _ in range(2):
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = main(["ingest", str(SEEDS)])
+                code = main(["ingest", str(FIXTURE_CORPUS)])
             outputs.append((code, out.getvalue(), err.getvalue()))
     return outputs
 
@@ -133,19 +135,21 @@ def settings(server, data_dir, cli_ingest):
     return make_settings(data_dir, chroma_url=server.url, llm=FAST_MODEL)
 
 
-def test_ingest_through_server(cli_ingest, server, data_dir, seed_articles):
+def test_ingest_through_server(cli_ingest, server, data_dir, fixture_articles):
     (code1, out1, err1), (code2, out2, _) = cli_ingest
+    articles, total = len(fixture_articles), sum(len(a.sentences) for a in fixture_articles)
     assert code1 == 0, err1
-    assert "5 added" in out1 and "66 sentences in the index" in out1
-    assert code2 == 0 and "0 added, 0 updated, 5 unchanged" in out2 and "66 sentences in the index" in out2
+    assert f"{articles} added" in out1 and f"{total} sentences in the index" in out1
+    assert code2 == 0 and f"0 added, 0 updated, {articles} unchanged" in out2
+    assert f"{total} sentences in the index" in out2
     assert not (data_dir / "chroma").exists()  # nothing went to an embedded store
     direct = chromadb.HttpClient(
         host="127.0.0.1", port=server.port, settings=ChromaSettings(anonymized_telemetry=False)
     )
     collection = direct.get_collection("kutip_sentences")
     ids = collection.get(include=[])["ids"]
-    assert len(ids) == len(set(ids)) == 66 == sum(len(a.sentences) for a in seed_articles)
-    assert collection.get(ids=[KN23_ID], include=["documents"])["documents"] == [KN23]
+    assert len(ids) == len(set(ids)) == total
+    assert collection.get(ids=[FACT_ID], include=["documents"])["documents"] == [FACT]
 
 
 def test_client_is_http_with_telemetry_off(settings):
@@ -155,29 +159,31 @@ def test_client_is_http_with_telemetry_off(settings):
     assert client.get_settings().anonymized_telemetry is False
 
 
-def test_modified_article_is_replaced_through_server(settings, tmp_path):
+def test_modified_article_is_replaced_through_server(settings, tmp_path, fixture_articles):
     corpus = tmp_path / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    target = corpus / "002_71ed3bbcc62fd0db.txt"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    article = next(a for a in fixture_articles if a.id == FACT_ARTICLE)
+    total = sum(len(a.sentences) for a in fixture_articles)
+    target = corpus / article.source
     original = target.read_text(encoding="utf-8")
     target.write_text(original + "\nKalimat tambahan untuk pengujian mode server.\n", encoding="utf-8")
     index = SentenceIndex(settings)
     try:
         report = index.ingest(load_corpus(corpus))
-        assert report.updated == ["002_71ed3bbcc62fd0db"] and len(report.skipped) == 4 and not report.added
-        assert index.count() == 67
-        sentences = index.article_sentences("002_71ed3bbcc62fd0db")
-        assert [s.index for s in sentences] == list(range(12))
+        assert report.updated == [article.id] and len(report.skipped) == len(fixture_articles) - 1
+        assert not report.added and index.count() == total + 1
+        sentences = index.article_sentences(article.id)
+        assert [s.index for s in sentences] == list(range(len(article.sentences) + 1))
         assert sentences[-1].text == "Kalimat tambahan untuk pengujian mode server."
     finally:
         target.write_text(original, encoding="utf-8")
         back = index.ingest(load_corpus(corpus))
-    assert back.updated == ["002_71ed3bbcc62fd0db"] and index.count() == 66
+    assert back.updated == [article.id] and index.count() == total
 
 
 def test_retrieval_through_server(settings):
     found = retrieve(SentenceIndex(settings), QUESTION, settings, top_k=3)
-    assert KN23 in [h.sentence.text for h in found.hits]
+    assert FACT in [h.sentence.text for h in found.hits]
 
 
 def test_server_mode_contacts_only_the_server(settings, tmp_path):
@@ -193,7 +199,7 @@ def test_server_mode_contacts_only_the_server(settings, tmp_path):
     )
     audit = run_audited(code, tmp_path)
     assert audit.proc.returncode == 0, audit.proc.stderr[-3000:]
-    assert KN23 in audit.proc.stdout
+    assert FACT in audit.proc.stdout
     assert audit.outside == [], audit.outside
     port = settings.chroma_url.rsplit(":", 1)[1]
     assert audit.connects and all(c == f"('127.0.0.1', {port})" for c in audit.connects), audit.connects
@@ -202,14 +208,14 @@ def test_server_mode_contacts_only_the_server(settings, tmp_path):
 
 
 @pytest.mark.llm
-def test_cited_answer_through_server(settings, seed_articles):
+def test_cited_answer_through_server(settings, fixture_articles):
     # through the server the model reads the sentence that answers; whatever it cites is a real sentence
-    answer = QA(settings).ask("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?")
-    assert KN23_ID in [f"{c.article_id}:{c.sentence_index}" for c in answer.considered], answer
+    answer = QA(settings).ask("Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah pada 2025?")
+    assert FACT_ID in [f"{c.article_id}:{c.sentence_index}" for c in answer.considered], answer
     assert answer.abstained == (not answer.citations)
-    if "60" in answer.text:
-        assert KN23_ID in [f"{c.article_id}:{c.sentence_index}" for c in answer.citations], answer
-    sentences = {a.id: a.sentences for a in seed_articles}
+    if "42" in answer.text:
+        assert FACT_ID in [f"{c.article_id}:{c.sentence_index}" for c in answer.citations], answer
+    sentences = {a.id: a.sentences for a in fixture_articles}
     for c in answer.citations:
         assert sentences[c.article_id][c.sentence_index].text == c.sentence
 
@@ -224,12 +230,12 @@ def test_wrong_url_is_a_clear_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path))
     from rag.cli import main
 
-    assert main(["ingest", str(SEEDS)]) == 2
+    assert main(["ingest", str(FIXTURE_CORPUS)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and url in err[0] and "chroma run" in err[0]
 
 
-def test_server_stopped_and_restarted_under_a_running_kutip(server, settings):
+def test_server_stopped_and_restarted_under_a_running_kutip(server, settings, fixture_articles):
     """Stop the server while an index and a QA are open: the question in flight gets a
     BackendUnavailableError naming the URL (not a raw httpx/chromadb exception); start it again on
     the same port and path: the same objects answer again, nothing lost or duplicated. The chat UI
@@ -239,8 +245,8 @@ def test_server_stopped_and_restarted_under_a_running_kutip(server, settings):
 
     index = SentenceIndex(settings)
     qa = QA(settings, index)
-    assert KN23 in [h.sentence.text for h in retrieve(index, QUESTION, settings, top_k=3).hits]
-    url, app, _ = start_ui(settings.data_dir, SEEDS, chroma_url=server.url)
+    assert FACT in [h.sentence.text for h in retrieve(index, QUESTION, settings, top_k=3).hits]
+    url, app, _ = start_ui(settings.data_dir, FIXTURE_CORPUS, chroma_url=server.url)
     chat_session = client(url)
 
     server.stop()
@@ -250,8 +256,8 @@ def test_server_stopped_and_restarted_under_a_running_kutip(server, settings):
             "retrieve": lambda: retrieve(index, QUESTION, settings, top_k=3),
             "ask": lambda: qa.ask(QUESTION),
             "count": index.count,
-            "ingest": lambda: index.ingest(load_corpus(SEEDS)),
-            "article": lambda: index.article_sentences("000_08ce80ad1bf367da"),
+            "ingest": lambda: index.ingest(load_corpus(FIXTURE_CORPUS)),
+            "article": lambda: index.article_sentences(FACT_ARTICLE),
         }
         for name, attempt in attempts.items():
             started = time.monotonic()
@@ -265,7 +271,7 @@ def test_server_stopped_and_restarted_under_a_running_kutip(server, settings):
     finally:
         server.start()
 
-    assert KN23 in [h.sentence.text for h in retrieve(index, QUESTION, settings, top_k=3).hits]
+    assert FACT in [h.sentence.text for h in retrieve(index, QUESTION, settings, top_k=3).hits]
     unanswerable = qa.ask("What is the population of Brazil?")  # abstains at retrieval: no model call
     assert unanswerable.abstained and unanswerable.timings.first_token_s is None
     try:  # the UI kept running through the outage: the same session is answered again
@@ -274,7 +280,7 @@ def test_server_stopped_and_restarted_under_a_running_kutip(server, settings):
         assert 'class="kutip-abstain"' in texts(chat)[-1][1]
     finally:
         app.close()
-    report = index.ingest(load_corpus(SEEDS))
-    assert len(report.skipped) == 5 and report.sentences == 0
+    report = index.ingest(load_corpus(FIXTURE_CORPUS))
+    assert len(report.skipped) == len(fixture_articles) and report.sentences == 0
     ids = index.sentences.get(include=[])["ids"]
-    assert len(ids) == len(set(ids)) == 66
+    assert len(ids) == len(set(ids)) == sum(len(a.sentences) for a in fixture_articles)

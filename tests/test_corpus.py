@@ -1,4 +1,6 @@
-"""Cleaning, metadata and sentence splitting, pinned on the seed articles."""
+"""Cleaning, metadata and sentence splitting. The ``test_seed_corpus_*`` tests test the seed corpus itself:
+they pin its sentences, counts and metadata on real news (a made-up corpus would not have its furniture);
+the others use made-up text."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 from rag.corpus import load_article, load_corpus, load_corpus_report, parse_article, split_sentences
 from rag.errors import ArticleError
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+from .conftest import FIXTURE_CORPUS, SEEDS
 
 SENTENCES_001 = [
     "Pejabat AS dan sekutunya menuding Korut memasok puluhan ribu tentara, peluru artileri, dan rudal ke Rusia untuk perang di Ukraina.",
@@ -65,7 +67,7 @@ def texts(article):
     return [s.text for s in article.sentences]
 
 
-def test_seeds_are_the_shared_corpus():
+def test_seed_corpus_is_the_shared_corpus():
     shared = SEEDS.parent.parent / "shared" / "corpus"
     if not shared.is_dir():
         pytest.skip("../shared/corpus not beside the checkout")
@@ -82,11 +84,11 @@ def test_seeds_are_the_shared_corpus():
         ("004_ceac9d7f48264563", SENTENCES_004),
     ],
 )
-def test_sentences_pinned(articles, article_id, expected):
+def test_seed_corpus_sentences_pinned(articles, article_id, expected):
     assert texts(articles[article_id]) == expected
 
 
-def test_sentence_counts(articles):
+def test_seed_corpus_sentence_counts(articles):
     assert {k: len(v.sentences) for k, v in articles.items()} == {
         "000_08ce80ad1bf367da": 21,
         "001_dba1eee5a9ccde63": 10,
@@ -96,14 +98,14 @@ def test_sentence_counts(articles):
     }
 
 
-def test_offsets_point_into_clean_text(articles):
+def test_seed_corpus_offsets_point_into_clean_text(articles):
     for article in articles.values():
         assert [s.index for s in article.sentences] == list(range(len(article.sentences)))
         for s in article.sentences:
             assert article.text[s.start : s.end] == s.text
 
 
-def test_metadata(articles):
+def test_seed_corpus_metadata(articles):
     a = articles
     assert a["000_08ce80ad1bf367da"].published == date(2024, 11, 25)
     assert a["002_71ed3bbcc62fd0db"].published == date(2023, 8, 6)
@@ -143,19 +145,19 @@ def test_metadata(articles):
         "Image From",
     ],
 )
-def test_boilerplate_removed(articles, boilerplate):
+def test_seed_corpus_boilerplate_removed(articles, boilerplate):
     for article in articles.values():
         assert boilerplate not in article.text
 
 
-def test_repeated_headline_and_section_label_removed(articles):
+def test_seed_corpus_repeated_headline_and_section_label_removed(articles):
     article = articles["004_ceac9d7f48264563"]
     assert "Korea Utara Mengirim Lebih 13.000 Kontainer" not in article.text
     assert not article.text.startswith("Internasional")
     assert article.text.startswith("PASUNDAN EKSPRES - Korea Utara mengirim lebih 13.000 kontainer")
 
 
-def test_quotes_kept(articles):
+def test_seed_corpus_quotes_kept(articles):
     assert (
         "“Pabrik itu adalah satu-satunya yang diketahui membuat rudal KN-23,” kata Sam Lair, peneliti di Pusat Studi Nonproliferasi (CNS)."
         in texts(articles["000_08ce80ad1bf367da"])
@@ -195,7 +197,8 @@ def test_split_rules(text, expected):
 
 
 def test_bad_files_are_reported_and_skipped(tmp_path):
-    for p in SEEDS.glob("*.txt"):
+    good = sorted(FIXTURE_CORPUS.glob("*.txt"))  # made-up articles, each readable
+    for p in good:
         (tmp_path / p.name).write_bytes(p.read_bytes())
     (tmp_path / "empty.txt").write_bytes(b"  \n")
     (tmp_path / "latin1.txt").write_bytes(
@@ -205,7 +208,7 @@ def test_bad_files_are_reported_and_skipped(tmp_path):
     (tmp_path / "notes.pdf").write_bytes(b"%PDF")  # a PDF is an article type now: a broken one is reported
     (tmp_path / "notes.docx").write_bytes(b"PK")  # not an article type: ignored
     articles, skipped = load_corpus_report(tmp_path)
-    assert len(articles) == 5
+    assert sorted(a.source for a in articles) == [p.name for p in good]
     reasons = {Path(s.path).name: s.reason for s in skipped}
     assert set(reasons) == {"empty.txt", "latin1.txt", "binary.txt", "notes.pdf"}
     assert "not a readable PDF" in reasons["notes.pdf"]

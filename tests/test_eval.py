@@ -3,7 +3,8 @@
 The harness runs end to end through the CLI (kutip and the llama-index peer, real index, real
 model) and writes its report; the report's figures and its abstention curve agree with its own
 records; a benchmark folder in the public-data format (questions.json + corpus/) is indexed in a
-data folder of its own and scored the same way. The full sets are run with ``kutip eval`` (README).
+data folder of its own and scored the same way. The full sets are run with ``kutip eval`` (README). Those tests are marked
+``llm``; the report arithmetic on made-up records is in the fast layer.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from evaluation.evalset import QUESTIONS_FILE
 from rag import cli
 
 from .conftest import FAST_MODEL
-
-pytestmark = pytest.mark.llm
 
 # dev-split questions, one or two per category, both languages, two unanswerable, one follow-up
 SUBSET = ["q003", "q010", "q026", "q043", "q058", "q065", "q070", "q080"]
@@ -43,6 +42,7 @@ def report(fast_settings, tmp_path_factory):
     return work / "out"
 
 
+@pytest.mark.llm
 def test_report_files_are_written(report):
     for name in ("report.json", "report.md", "by_category.png", "by_language.png", "latency.png"):
         assert (report / name).stat().st_size > 0, name
@@ -51,6 +51,7 @@ def test_report_files_are_written(report):
     assert "Metric definitions" in text
 
 
+@pytest.mark.llm
 def test_figures_agree_with_records(report):
     data = json.loads((report / "report.json").read_text())
     assert data["questions"] == len(SUBSET) and data["model"] == FAST_MODEL
@@ -69,6 +70,7 @@ def test_figures_agree_with_records(report):
         assert kutip["cited_chars_per_answer"] < peer["cited_chars_per_answer"]
 
 
+@pytest.mark.llm
 def test_every_answer_records_its_reading_and_the_curve_follows_from_it(report):
     data = json.loads((report / "report.json").read_text())
     records = data["records"]["kutip"]
@@ -90,6 +92,7 @@ def test_every_answer_records_its_reading_and_the_curve_follows_from_it(report):
     assert "Abstention curve" in (report / "report.md").read_text()
 
 
+@pytest.mark.llm
 def test_a_benchmark_folder_is_evaluated_on_its_own_corpus(fast_settings, tmp_path):
     """The public-data format (``../shared/bench/id-dev/``): questions.json + corpus/, indexed in a
     data folder of its own; evidence in ``any`` mode matches a sentence that contains it."""
@@ -126,6 +129,7 @@ def test_a_benchmark_folder_is_evaluated_on_its_own_corpus(fast_settings, tmp_pa
     assert not records["b2"]["answerable"] and not any(r["error"] for r in records.values())
 
 
+@pytest.mark.llm
 def test_oracle_answers_from_the_gold_sentences_only(fast_settings, tmp_path):
     """``kutip eval --oracle``: answerable questions only, each shown its gold sentences alone, so
     every citation the checked answer keeps is a gold sentence; the figures agree with the records."""
@@ -151,3 +155,46 @@ def test_oracle_answers_from_the_gold_sentences_only(fast_settings, tmp_path):
         assert not r["error"]
     overall = report["systems"]["kutip"]["overall"]
     assert overall["fact_recall"] == round(sum(bool(r["fact_hit"]) for r in records) / 2, 3)
+
+
+# ----------------------------------------------------------------------------- the fast layer: the eval's decision curve
+
+
+@pytest.mark.fast
+def test_a_report_rescored_at_a_lower_threshold_matches_its_curve():
+    from evaluation.evaluate import Record, at_threshold, score_systems
+
+    def rec(i, answerable, p_none, fact):
+        return Record(
+            id=f"r{i}",
+            system="kutip",
+            category="c",
+            language="id",
+            answerable=answerable,
+            question="q",
+            answer="a [1]",
+            abstained=False,
+            cited_ids=["x:1"],
+            cited_texts=["s"],
+            p_none=p_none,
+            fact_hit=fact if answerable else None,
+            fact_and_cited=fact if answerable else None,
+            citation_hit=fact if answerable else None,
+            citation_precision=1.0 if answerable else 0.0,
+        )
+
+    records = [rec(0, True, 0.02, True), rec(1, True, 0.3, True), rec(2, False, 0.4, False), rec(3, False, 0.05, False)]
+    report = {
+        "none_threshold": 1.0,
+        "systems": score_systems({"kutip": records}),
+        "records": {"kutip": [r.model_dump() for r in records]},
+    }
+    row = next(r for r in report["systems"]["kutip"]["curve"] if r["none_threshold"] == 0.25)
+    again = at_threshold(report, 0.25)["systems"]["kutip"]["overall"]
+    assert (
+        (again["abstention_recall"], again["false_abstention_rate"], again["fact_and_cited"])
+        == (row["abstention_recall"], row["false_abstention_rate"], row["fact_and_cited"])
+        == (0.5, 0.5, 0.5)
+    )
+    with pytest.raises(ValueError):
+        at_threshold(at_threshold(report, 0.25), 0.5)

@@ -1,4 +1,6 @@
-"""Cited answers end to end: real index, real e5 embeddings, real llama.cpp (the fast 0.5B model)."""
+"""Cited answers end to end: real index, real e5 embeddings, real llama.cpp (the fast 0.5B model),
+marked ``llm``; and, marked ``fast``, ``QA`` itself with a scripted LLM over made-up sentences (no model).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ from rag.corpus import load_corpus
 from rag.errors import QuestionError
 from rag.index import SentenceIndex
 from rag.qa import QA
+from rag.query import parse_query
 from rag.schema import Answer
+from rag.testing import ScriptedLLM
 
 from .conftest import FAST_MODEL, ROOT, SEEDS, make_settings
-
-pytestmark = pytest.mark.llm
+from .scripted import FLOOD
 
 # (question, accepted spellings of the expected fact, the sentence id that states it): 12 questions,
 # six Indonesian, six English. The default 1.5B model must answer all twelve with the fact and its
@@ -97,9 +100,11 @@ def articles(seed_articles):
     return {a.id: a for a in seed_articles}
 
 
+@pytest.mark.llm
 @pytest.mark.parametrize("question, facts, sentence_id", TWELVE, ids=[q[:40] for q, _, _ in TWELVE])
-def test_fast_model_is_right_or_abstains(qa_fast, articles, question, facts, sentence_id):
-    """The 0.5B: a well-formed answer that, when it gives the fact, cites the sentence that states it."""
+def test_seed_corpus_fast_model_is_right_or_abstains(qa_fast, articles, question, facts, sentence_id):
+    """The 0.5B: a well-formed answer that, when it gives the fact, cites the sentence that states it.
+    A test of the seed corpus: the questions, facts and sentence ids are the seeds'."""
     answer = qa_fast.ask(question)
     assert_well_formed(answer, articles)
     assert answer.language == (
@@ -123,7 +128,8 @@ def qa_default(seeded_dir):
     return QA(make_settings(seeded_dir, llm=Settings.model_fields["llm"].default))
 
 
-def test_default_model_answers_the_twelve(qa_default, articles):
+@pytest.mark.llm
+def test_seed_corpus_default_model_answers_the_twelve(qa_default, articles):
     """The default 1.5B states the fact and cites its sentence for at least 6 of the 12 seed questions
     (7 measured on 2026-12-01 with the read-first pipeline; a test of the seed corpus, held-out
     accuracy is measured by ``kutip eval``)."""
@@ -139,6 +145,7 @@ def test_default_model_answers_the_twelve(qa_default, articles):
     assert len(missed) <= 6, missed
 
 
+@pytest.mark.llm
 @pytest.mark.parametrize("question", UNANSWERABLE)
 def test_unanswerable_abstains_without_citations(qa_fast, question):
     answer = qa_fast.ask(question)
@@ -147,7 +154,10 @@ def test_unanswerable_abstains_without_citations(qa_fast, question):
     assert expected in answer.text
 
 
-def test_follow_up_uses_history(qa_fast, articles):
+@pytest.mark.llm
+def test_seed_corpus_follow_up_uses_history(qa_fast, articles):
+    """A follow-up is condensed with its history; a test of the seed corpus (the topic and the
+    article that answers it are the seeds')."""
     history = [
         (
             "Berapa kontainer senjata yang dikirim Korea Utara ke Rusia menurut Badan Intelijen Pertahanan?",
@@ -164,6 +174,7 @@ def test_follow_up_uses_history(qa_fast, articles):
         assert any(c.startswith("004_ceac9d7f48264563") for c in cited), (answer.text, cited)
 
 
+@pytest.mark.llm
 def test_bad_questions_raise_the_documented_error(qa_fast):
     for bad in ["", "   \n\t ", "x" * (qa_fast.settings.max_question_chars + 1), None]:
         with pytest.raises(QuestionError):
@@ -171,6 +182,7 @@ def test_bad_questions_raise_the_documented_error(qa_fast):
     assert issubclass(QuestionError, ValueError)
 
 
+@pytest.mark.llm
 def test_injected_instructions_in_an_article_change_nothing(tmp_path, articles):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
@@ -194,6 +206,7 @@ def test_injected_instructions_in_an_article_change_nothing(tmp_path, articles):
     assert_well_formed(leak, all_articles)
 
 
+@pytest.mark.llm
 def test_cli_ask_json_prints_only_the_answer(fast_settings):
     env = {"KUTIP_DATA_DIR": str(fast_settings.data_dir), "KUTIP_LLM": FAST_MODEL, "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
@@ -209,6 +222,7 @@ def test_cli_ask_json_prints_only_the_answer(fast_settings):
     assert answer.citations and not answer.abstained
 
 
+@pytest.mark.llm
 def test_cli_ask_bad_question_is_one_line(fast_settings):
     env = {"KUTIP_DATA_DIR": str(fast_settings.data_dir), "KUTIP_LLM": FAST_MODEL, "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
@@ -218,12 +232,14 @@ def test_cli_ask_bad_question_is_one_line(fast_settings):
     assert proc.stderr.strip().count("\n") == 0 and "empty" in proc.stderr
 
 
+@pytest.mark.llm
 def test_stream_yields_pieces_then_answer(qa_fast):
     items = list(qa_fast.stream("Berapa jangkauan rudal Hwasong-11?"))
     assert isinstance(items[-1], Answer)
     assert all(isinstance(i, str) for i in items[:-1]) and len(items) > 2
 
 
+@pytest.mark.llm
 def test_public_ask_uses_settings_and_builds_missing_index(tmp_path, monkeypatch):
     """``from rag import ask`` with an empty data dir indexes seeds/ itself."""
     monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path / "fresh"))
@@ -239,6 +255,7 @@ def test_public_ask_uses_settings_and_builds_missing_index(tmp_path, monkeypatch
     assert indexed == sum(len(a.sentences) for a in load_corpus(SEEDS)) > 0
 
 
+@pytest.mark.llm
 def test_warm_primes_the_fixed_prefix_that_every_prompt_starts_with(qa_fast):
     """``QA.warm`` puts the rules and worked examples in llama.cpp's KV cache; that only helps if
     they tokenize the same alone as at the start of a real prompt, which this checks."""
@@ -261,6 +278,7 @@ def test_warm_primes_the_fixed_prefix_that_every_prompt_starts_with(qa_fast):
     assert answer.considered and answer.p_none is not None
 
 
+@pytest.mark.llm
 def test_the_reading_is_one_decode_step_on_a_cached_prompt(qa_fast):
     """Choosing costs one step: asking the same reading twice evaluates only the last token again,
     and the probabilities come out the same."""
@@ -278,3 +296,35 @@ def test_the_reading_is_one_decode_step_on_a_cached_prompt(qa_fast):
     assert abs(sum(first.values()) - 1) < 1e-6 and set(first) == set(options(candidates))
     second = choose(llm, messages, options(candidates), settings)
     assert max(abs(first[k] - second[k]) for k in first) < 0.02  # the last token is decoded again, in another batch
+
+
+# ----------------------------------------------------------------------------- the fast layer: the whole answer with a scripted LLM
+
+
+@pytest.mark.fast
+def test_qa_answers_from_the_chosen_sentences_with_a_scripted_llm(scratch_settings):
+    llm = ScriptedLLM().enqueue_choice({"B": 0.8, "none": 0.05}).enqueue(" Rina Hapsari menutup 45 sekolah [B].")
+    qa = QA(scratch_settings, llm=llm)
+    query = parse_query("Siapa yang menutup sekolah?")
+    stream = list(
+        qa._answer(
+            query, [(s, 0.9) for s in FLOOD], 0.9, scratch_settings, 0.0, __import__("rag.schema").schema.Timings()
+        )
+    )
+    answer = stream[-1]
+    assert "".join(p for p in stream[:-1]) == " Rina Hapsari menutup 45 sekolah [B]."  # streamed as written
+    assert not answer.abstained and answer.text == "Rina Hapsari menutup 45 sekolah [1]."
+    assert answer.citations[0].sentence == FLOOD[1].text and answer.p_none == pytest.approx(0.05 / 0.85)
+    kinds = [kind for kind, _ in llm.calls]
+    assert kinds == ["choose", "stream_chat"]
+    assert llm.calls[1][1][-1].content == "Evidence: B\nAnswer:"
+
+
+@pytest.mark.fast
+def test_qa_abstains_without_writing_when_none_is_likely(scratch_settings):
+    llm = ScriptedLLM().enqueue_choice({"A": 0.2, "none": 0.8})
+    qa = QA(scratch_settings.model_copy(update={"none_threshold": 0.5}), llm=llm)
+    answer = qa.answer_from(parse_query("Who won the race?"), [(s, 0.9) for s in FLOOD], 0.9, qa.settings)
+    assert answer.abstained and answer.language == "en" and "P(none) = 0.80" in answer.abstain_reason
+    assert [kind for kind, _ in llm.calls] == ["choose"]  # nothing was written
+    assert answer.text == "The articles do not contain the answer to this question."

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from rag.qa import QA
 from rag.query import parse_query
 from rag.retrieve import Antecedents, retrieve
+from rag.testing import ScriptedLLM
 
 from .conftest import index_folder
 
@@ -51,3 +53,18 @@ def test_a_date_range_limits_the_articles(small_index):
     found = retrieve(index, "Berapa harga kopi?", settings, top_k=5, date_from=date(2023, 3, 1))
     assert found.hits and {h.sentence.article_id for h in found.hits} == {"panen"}
     assert retrieve(index, "Berapa harga kopi?", settings, date_to=date(2022, 1, 1)).hits == []
+
+
+@pytest.mark.fast
+def test_post_retrieval_steps_come_from_settings_and_can_be_left_out(scratch_settings):
+    from rag.retrieve import POST_RETRIEVAL, Antecedents, post_retrieval_steps
+
+    assert [type(s) for s in post_retrieval_steps(None, scratch_settings)] == [Antecedents]  # type: ignore[arg-type]
+    assert post_retrieval_steps(None, scratch_settings.model_copy(update={"post_retrieval": []})) == []  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown post-retrieval"):
+        post_retrieval_steps(None, scratch_settings.model_copy(update={"post_retrieval": ["rerank"]}))  # type: ignore[arg-type]
+    assert "antecedents" in POST_RETRIEVAL
+    llm = ScriptedLLM().enqueue_choice({"A": 0.9}).enqueue(" Wali kota menutup 45 sekolah [A].")
+    seen = []
+    qa = QA(scratch_settings, llm=llm, steps=[lambda query, hits: seen.append(query.asks) or hits])
+    assert len(qa.steps) == 1 and not seen

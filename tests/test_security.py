@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.corpus import ARTICLE_SUFFIXES, article_id_for, corpus_files, load_article
+from rag.corpus import ARTICLE_SUFFIXES, article_id_for, corpus_files, load_article, load_corpus
 from rag.errors import ArticleError
 from rag.index import chroma_client
 
-from .conftest import SEEDS, make_settings
+from .conftest import FIXTURE_CORPUS, make_settings
 from .netaudit import run_audited
 
-KN23 = "Moskow telah menembakkan sekitar 60 rudal KN-23 Korea Utara pada tahun 2024."
+FACT = "Sebanyak 42 kapal feri baru akan melayani penyeberangan Selat Mirah pada tahun 2025."  # in FIXTURE_CORPUS
 
 
 # ----------------------------------------------------------------------------- telemetry
@@ -55,7 +55,7 @@ def test_ui_turns_gradio_analytics_off_without_network(tmp_path):
 
 
 def test_ingest_and_retrieval_contact_nobody(tmp_path):
-    """Embedded mode (the default): ingest the seeds and retrieve, in a fresh process whose every
+    """Embedded mode (the default): ingest the made-up fixture corpus and retrieve, in a fresh process whose every
     socket operation is recorded (audit hook, plus strace for native code when available)."""
     data = tmp_path / "data"
     code = textwrap.dedent(
@@ -64,16 +64,16 @@ def test_ingest_and_retrieval_contact_nobody(tmp_path):
         from rag.index import SentenceIndex
         from rag.retrieve import retrieve
         from rag.settings import Settings
-        s = Settings(data_dir={str(data)!r}, corpus_dir={str(SEEDS)!r})
+        s = Settings(data_dir={str(data)!r}, corpus_dir={str(FIXTURE_CORPUS)!r})
         index = SentenceIndex(s)
         print(index.ingest(load_corpus(s.corpus_dir)).summary())
-        found = retrieve(index, "How many KN-23 missiles did Russia fire in 2024?", s, top_k=3)
+        found = retrieve(index, "How many new ferries will serve the Mirah Strait crossing in 2025?", s, top_k=3)
         print(repr([h.sentence.text for h in found.hits]))
         """
     )
     audit = run_audited(code, tmp_path)
     assert audit.proc.returncode == 0, audit.proc.stderr[-3000:]
-    assert "5 added" in audit.proc.stdout and KN23 in audit.proc.stdout
+    assert f"{len(load_corpus(FIXTURE_CORPUS))} added" in audit.proc.stdout and FACT in audit.proc.stdout
     assert audit.outside == [], audit.outside
     assert audit.connects == []  # embedded: not even a loopback connection
     if audit.native_targets is not None:

@@ -239,8 +239,9 @@ def test_upload_rejects_bad_files_and_detects_duplicates(ui, tmp_path):
     (files / "laporan.pdf").write_bytes(b"%PDF-1.4 not an article")
     (files / "laporan.docx").write_bytes(b"PK\x03\x04 a word file")
     (files / "besar.txt").write_text("Kalimat yang panjang sekali. " * 3000, encoding="utf-8")
-    shutil.copy(SEEDS / "000_08ce80ad1bf367da.txt", files / "salinan.txt")
-    before = set(qa.index.complete_articles())
+    before = qa.index.complete_articles()
+    copied_id = sorted(before)[0]  # any article the UI's corpus holds, copied under a new name
+    shutil.copy(qa.settings.corpus_dir / before[copied_id].source, files / "salinan.txt")
     log, table, summary, cleared = upload(client(url), sorted(files.iterdir()))
     text = plain(log)
     assert "0 added, 1 already present, 5 rejected" in text
@@ -249,8 +250,8 @@ def test_upload_rejects_bad_files_and_detects_duplicates(ui, tmp_path):
     assert "laporan.pdf: not a readable PDF" in text
     assert "laporan.docx: wrong file type (.docx); the article types accepted are .txt, .md, .html, .htm, .pdf" in text
     assert re.search(r"besar\.txt: too large \([\d,]+ bytes; the limit is 50,000\)", text)
-    assert "salinan.txt: already in the corpus as" in text and "000_08ce80ad1bf367da" in text
-    assert set(qa.index.complete_articles()) == before
+    assert "salinan.txt: already in the corpus as" in text and copied_id in text
+    assert set(qa.index.complete_articles()) == set(before)
     assert sorted(p.name for p in qa.settings.corpus_dir.iterdir()) == sorted(p.name for p in SEEDS.iterdir())
 
 

@@ -1,0 +1,113 @@
+"""Deciding and checking (``rag.check``): abstain on P(none) or on retrieval, claims keep their markers,
+figures and names must be in the sentence cited. Scripted readings over made-up sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.check import check, decide, split_claims
+from rag.query import parse_query
+from rag.read import number_candidates, read
+from rag.testing import ScriptedLLM
+
+from .scripted import FLOOD
+
+pytestmark = pytest.mark.fast
+
+
+def test_decide_abstains_on_p_none_and_on_retrieval(scratch_settings):
+    candidates = number_candidates(FLOOD, [0.9, 0.8, 0.7])
+    query = parse_query("Siapa pemenang lomba?")
+    reading, _ = read(
+        lambda m, o: ScriptedLLM().enqueue_choice({"A": 0.3, "none": 0.7}).choose(m, o),
+        scratch_settings.prompts_dir,
+        query,
+        candidates,
+        scratch_settings,
+    )
+    assert "P(none) = 0.70" in decide(query, reading, 0.9, scratch_settings.model_copy(update={"none_threshold": 0.5}))
+    assert decide(query, reading, 0.9, scratch_settings.model_copy(update={"none_threshold": 0.8})) is None
+    assert "close enough" in decide(
+        query, reading, 0.5, scratch_settings.model_copy(update={"none_threshold": 0.8, "abstain_threshold": 0.6})
+    )
+
+
+def reading_of(chosen: list[str], probs: dict[str, float] | None = None, sentences=FLOOD):
+    from rag.read import Reading
+
+    candidates = number_candidates(sentences, [0.9] * len(sentences))
+    return Reading(
+        candidates=candidates, probs=probs or {c: 0.4 for c in chosen}, p_none=0.05, ranking=chosen, chosen=chosen
+    )
+
+
+def test_claims_keep_their_markers():
+    claims = split_claims("Ya, 45 sekolah ditutup [B]. Rumah terendam 1.200 [A][C].")
+    assert [(c.text, c.markers) for c in claims] == [
+        ("Ya, 45 sekolah ditutup.", ["B"]),
+        ("Rumah terendam 1.200.", ["A", "C"]),
+    ]
+
+
+def test_check_renumbers_and_keeps_figures_across_notations():
+    query = parse_query("How many houses were flooded on Monday?")
+    checked = check("1,200 houses were flooded in three districts [A].", query, reading_of(["A"]))
+    assert checked.abstain_reason is None and checked.text == "1,200 houses were flooded in three districts [1]."
+    assert checked.citations[0].sentence == FLOOD[0].text and checked.citations[0].score == 0.4
+
+
+def test_check_removes_a_claim_whose_figure_its_sentence_does_not_state():
+    query = parse_query("Berapa rumah yang terendam?")
+    checked = check("Banjir merendam 1.500 rumah [A]. Sekolah ditutup dua hari [B].", query, reading_of(["A", "B"]))
+    assert checked.text == "Sekolah ditutup dua hari [1]." and checked.removed == ["Banjir merendam 1.500 rumah."]
+    alone = check("Banjir merendam 1.500 rumah [A].", query, reading_of(["A"]))
+    assert alone.abstain_reason.startswith("no sentence read states") and not alone.citations
+
+
+def test_a_claim_citing_the_wrong_chosen_sentence_moves_to_the_one_with_its_figure():
+    query = parse_query("Berapa sekolah yang ditutup?")
+    checked = check("Wali kota menutup 45 sekolah [A].", query, reading_of(["A", "B"]))
+    assert checked.citations[0].sentence == FLOOD[1].text and checked.text.endswith("[1].")
+
+
+def test_a_claim_whose_name_comes_from_a_sentence_not_chosen_does_not_rest_on_the_chosen_one():
+    query = parse_query("Siapa yang menutup sekolah?")
+    borrowed = check(
+        "Sekolah ditutup oleh Rina Hapsari [A].", query, reading_of(["A"])
+    )  # the name is in B, which was read
+    assert borrowed.abstain_reason and not borrowed.citations
+    moved = check("Sekolah ditutup oleh Rina Hapsari [A].", query, reading_of(["A", "B"]))
+    assert moved.citations[0].sentence == FLOOD[1].text
+    english = check(
+        "Yes, the North Korean mayor closed 45 schools [B].", parse_query("Were schools closed?"), reading_of(["B"])
+    )
+    assert english.citations  # "North", "Korean" are in no sentence read: no evidence against the claim
+
+
+def test_yes_and_capitalised_first_words_are_not_names_from_nowhere():
+    query = parse_query("Did the mayor close the schools?")
+    checked = check("Yes, Mayor Rina Hapsari closed 45 schools for two days [B].", query, reading_of(["B"]))
+    assert checked.abstain_reason is None and checked.text.startswith("Yes, Mayor Rina Hapsari")
+
+
+@pytest.mark.parametrize(
+    "raw", ["NO_ANSWER", "The winner is not mentioned in the given sentences [A].", "Pemenangnya tidak disebutkan [B]."]
+)
+def test_a_writer_that_finds_no_answer_abstains(raw):
+    checked = check(raw, parse_query("Siapa pemenangnya?"), reading_of(["A", "B"]))
+    assert checked.abstain_reason.startswith("the model found no answer in the sentences") and not checked.citations
+
+
+def test_figures_from_different_dates_carry_their_date_and_a_timeline_is_in_date_order():
+    query = parse_query("Berapa rumah yang terendam?")
+    checked = check(
+        "Hingga Jumat 3.400 rumah terendam [C]. Pada Senin 1.200 rumah terendam [A].", query, reading_of(["A", "C"])
+    )
+    assert "(Warta, 2023-02-10) [1]" in checked.text and "(Warta, 2023-02-06) [2]" in checked.text
+    timeline = parse_query("What is the timeline of the flood?")
+    ordered = check(
+        "By Friday 3,400 homes were under water [C]. On Monday 1,200 homes flooded [A].",
+        timeline,
+        reading_of(["A", "C"]),
+    )
+    assert ordered.text.index("Monday") < ordered.text.index("Friday")

@@ -1,0 +1,46 @@
+"""The question parsed once into a ``rag.query.Query``: what it asks, its parts, years and counted noun."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.query import parse_query, what_is_asked
+
+pytestmark = pytest.mark.fast
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Berapa rumah yang terendam banjir?", "figure"),
+        ("How many houses were flooded?", "figure"),
+        ("Kapan banjir itu terjadi?", "time"),
+        ("Tahun berapa jembatan itu dibangun?", "time"),
+        ("In what year was the bridge built?", "time"),
+        ("Siapa yang menutup sekolah?", "person"),
+        ("Who closed the schools?", "person"),
+        ("Di mana banjir terjadi?", "place"),
+        ("Di kota mana pabrik itu berada?", "place"),
+        ("Where did the flood happen?", "place"),
+        ("Apakah sekolah ditutup?", "yesno"),
+        ("Benarkah sekolah ditutup?", "yesno"),
+        ("Did the mayor close the schools?", "yesno"),
+        ("Apakah nama sungai terpanjang di Jawa?", "thing"),  # Indonesian "what is the name of …"
+        ("Apa saja yang dibahas artikel-artikel ini?", "list"),
+        ("Siapa saja pakar yang dikutip?", "list"),
+        ("Mengapa sekolah ditutup?", "open"),
+        ("Why were the schools closed?", "open"),
+        ("Apa nama wali kota itu?", "thing"),
+    ],
+)
+def test_what_a_question_asks(question, asks):
+    assert what_is_asked(question) == asks
+
+
+def test_the_query_is_parsed_once_with_its_parts():
+    q = parse_query("Berapa rumah yang terendam pada tahun 2023, dan siapa yang menutup sekolah?")
+    assert q.language == "id" and q.asks == "figure" and q.counted == "rumah" and q.years == [2023]
+    assert q.parts == ["Berapa rumah yang terendam pada tahun 2023?", "siapa yang menutup sekolah?"] and q.many
+    follow = parse_query("And how many by Friday?", standalone="How many houses were flooded by Friday?")
+    assert follow.language == "en" and follow.standalone.endswith("Friday?") and follow.counted == "houses"
+    assert parse_query("What is the timeline of the floods?").timeline

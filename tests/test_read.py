@@ -1,0 +1,59 @@
+"""Reading with a scripted LLM: letters for the candidates, the next-token distribution renormalised
+over the ids and ``none``, the retrieval-rank prior (``rag.read``). No model is loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.query import parse_query
+from rag.read import LETTERS, NONE, calibrate, format_candidates, number_candidates, options, read
+from rag.testing import ScriptedLLM
+
+from .scripted import FLOOD
+
+pytestmark = pytest.mark.fast
+
+
+def test_candidates_get_letters_grouped_by_article_and_the_prompt_offers_none(scratch_settings):
+    ranked = [FLOOD[2], FLOOD[1], FLOOD[0]]  # retrieval order, best first
+    candidates = number_candidates(ranked, [0.9, 0.8, 0.7])
+    assert [c.letter for c in candidates] == ["A", "B", "C"]
+    assert [c.sentence.id for c in candidates] == ["banjir2:4", "banjir:0", "banjir:1"]  # article of the best first
+    assert [c.rank for c in candidates] == [0, 2, 1]
+    assert options(candidates) == [" A", " B", " C", f" {NONE}"]
+    text = format_candidates(candidates)
+    assert text.index("[A]") < text.index("## Judul banjir —") < text.index("[B]")
+    assert format_candidates(candidates, "best-last").index("[A]") > text.index("[B]")
+    assert "I" not in LETTERS and "O" not in LETTERS
+
+
+def test_the_retrieval_rank_prior_reorders_a_biased_choice():
+    candidates = number_candidates(FLOOD, [0.9, 0.8, 0.7])
+    probs = {"A": 0.3, "B": 0.2, "C": 0.4, "none": 0.1}  # C holds the most, but is ranked last
+    assert calibrate(probs, candidates, 0.0, 0.5, 2)[0][0] == "C"
+    ranking, chosen = calibrate(probs, candidates, 2.0, 0.5, 2)
+    assert ranking[0] == "A" and chosen == ["A"]  # log .3 > log .4 - 2 log 3; B falls below half of A
+    assert calibrate(probs, candidates, 0.0, 0.5, 1)[1] == ["C"]  # at most max_chosen
+
+
+def test_read_renormalises_over_the_ids_and_none(scratch_settings):
+    scratch_settings = scratch_settings.model_copy(update={"read_rank_prior": 0.0})  # the model's choice alone
+    llm = ScriptedLLM().enqueue_choice({"A": 2.0, "B": 1.0, "none": 1.0})
+    candidates = number_candidates(FLOOD, [0.9, 0.8, 0.7])
+    query = parse_query("Apa saja yang terjadi saat banjir?")  # a list: several sentences may be chosen
+    reading, messages = read(
+        lambda m, o: llm.choose(m, o), scratch_settings.prompts_dir, query, candidates, scratch_settings
+    )
+    assert reading.probs == {"A": 0.5, "B": 0.25, "C": 0.0, "none": 0.25} and reading.p_none == 0.25
+    assert reading.chosen == ["A", "B"]  # B has half of A's probability
+    assert messages[-1].content == "Evidence:"
+    assert "Question: Apa saja yang terjadi saat banjir?" in messages[-2].content
+    one_fact = read(
+        lambda m, o: ScriptedLLM().enqueue_choice({"A": 2.0, "B": 1.0}).choose(m, o),
+        scratch_settings.prompts_dir,
+        parse_query("Berapa rumah yang terendam?"),
+        candidates,
+        scratch_settings,
+    )[0]
+    assert one_fact.chosen == ["A"]  # a one-fact question is written from its best sentence
+    assert "[C] Hingga Jumat" in messages[-2].content
