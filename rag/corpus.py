@@ -7,8 +7,9 @@ on the text), detects each article's language, and splits the clean text into se
 character offsets.
 
 Furniture is found by evidence, not by a list of one site's widgets:
-- a short list of phrases common to Indonesian and English news pages ("Baca juga", "Artikel ini
-  telah tayang di", "Penulis:", "Advertisement", bare links…);
+- the furniture phrases of the language packs, common to a language's news pages (``[furniture]``
+  in ``rag/languages/<code>/words.toml``: "Baca juga", "Artikel ini telah tayang di", "Penulis:",
+  "Advertisement"…), and bare links;
 - lines that recur across the articles of one outlet (``recurring_lines``);
 - short label lines before the headline and after the last paragraph (section names, mastheads,
   "related" widgets): no sentence punctuation, no figure, three words or fewer before, four after.
@@ -17,8 +18,9 @@ Ids: a file at the top of the corpus folder whose stem is already a safe id (``[
 keeps its stem as id; any other file (spaces, punctuation, non-ASCII, subfolders) gets a slug of
 its relative path plus a short hash of it, so ids are unique across subfolders.
 
-Sentences follow the article's language: Indonesian rules (``10.000``, ``6,7``, ``(25/11/2024)``,
-Indonesian abbreviations) or English ones (``U.S.``, ``Mr.``, ``e.g.``, ``Jan.``). A sentence longer
+Sentences follow the article's language: its pack's abbreviations (Indonesian ``dll.``, ``Jl.``;
+English ``Mr.``, ``e.g.``, ``Jan.``) around rules every language shares (``10.000``, ``6,7``,
+``(25/11/2024)``, ``U.S.``). Day and month names, dateline places and header words are the packs' too. A sentence longer
 than ``MAX_SENTENCE_CHARS`` is cut at a clause boundary, else at a space, never losing text; list
 items and short lines that carry a figure are sentences of their own.
 """

@@ -1,12 +1,11 @@
 """The question, parsed once: every later stage (retrieval, reading, writing, checking) receives
 this ``Query`` and never re-detects the language or re-parses the question.
 
-What is asked is read from general question words of each language pack (``rag/languages/<code>/
-words.toml``, ``[questions]``; not from any corpus): a
-figure ("berapa", "how many"), a time ("kapan", "tahun berapa", "when"), a person ("siapa",
-"who"), a place ("di mana", "where"), yes or no ("apakah …", "-kah", "Did …"), a list ("apa
-saja", "sebutkan", "which … are"), something open ("mengapa", "bagaimana", "what do the
-articles say"), or a thing ("apa", "what").
+What is asked is read from general question words of every language pack (``[questions]`` in
+``rag/languages/<code>/words.toml``; not from any corpus): a figure ("berapa", "how many"), a time
+("kapan", "tahun berapa", "when"), a person ("siapa", "who"), a place ("di mana", "where"), yes or
+no ("apakah …", "-kah", "Did …"), a list ("apa saja", "sebutkan", "which … are"), something open
+("mengapa", "bagaimana", "what do the articles say"), or a thing ("apa", "what").
 """
 
 from __future__ import annotations

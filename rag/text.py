@@ -139,7 +139,7 @@ def word_numbers(text: str) -> set[float]:
     """Numbers written in words, by every pack's number words: "dua puluh lima" 25, "tiga belas" 13,
     "seratus" 100, "dua ribu lima ratus" 2500, "twenty-five" 25, "sixty" 60. "salah satu"
     ("one of") is not a number; a group word alone ("ribuan", "thousands") is not a figure."""
-    rules = _number_rules(packs())
+    units, multipliers, groups, _, _, joiners, not_after = _number_rules(packs())
     found: set[float] = set()
     total = current = 0.0
     pending: float | None = None  # the last simple number, waiting for "puluh", "ratus", "ribu" …
@@ -154,8 +154,8 @@ def word_numbers(text: str) -> set[float]:
         pending, in_number = None, False
 
     for token in (t.lower() for t in _NUMBER_WORD.findall(text.replace("-", " "))):
-        if token in rules.units and rules.not_after.get(token) != previous:
-            value = float(rules.units[token])
+        if token in units and not_after.get(token) != previous:
+            value = float(units[token])
             if pending is not None and pending >= 20 and pending % 10 == 0 and value < 10:
                 pending += value  # "twenty five"
             else:
@@ -169,14 +169,14 @@ def word_numbers(text: str) -> set[float]:
                 else:
                     pending = value
                 in_number = True
-        elif token in rules.multipliers and pending is not None:
-            op, factor = rules.multipliers[token]
+        elif token in multipliers and pending is not None:
+            op, factor = multipliers[token]
             current += pending * factor if op == "times" else pending + factor
             pending = None
-        elif token in rules.groups and in_number:
-            total += (current + (pending or 0.0) or 1.0) * rules.groups[token]
+        elif token in groups and in_number:
+            total += (current + (pending or 0.0) or 1.0) * groups[token]
             current, pending = 0.0, None
-        elif not (token in rules.joiners and in_number):
+        elif not (token in joiners and in_number):
             close()
         previous = token
     close()

@@ -184,9 +184,17 @@ def _packs(path: tuple[Path, ...]) -> Packs:
     return Packs(tuple(load_pack(dirs[code]) for code in order))
 
 
+@lru_cache(maxsize=1)
 def packs() -> Packs:
-    """The packs on the current search path (cached per path)."""
+    """The packs on the search path, read once (asked for every line and sentence: a cache lookup);
+    ``reload()`` after changing ``KUTIP_LANGUAGE_PACKS``."""
     return _packs(search_path())
+
+
+def reload() -> None:
+    """Look the packs up again (the search path changed: tests, a settings reload)."""
+    packs.cache_clear()
+    _packs.cache_clear()
 
 
 def available() -> list[str]:
