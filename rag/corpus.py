@@ -20,9 +20,9 @@ its relative path plus a short hash of it, so ids are unique across subfolders.
 
 Sentences follow the article's language: its pack's abbreviations (Indonesian ``dll.``, ``Jl.``;
 English ``Mr.``, ``e.g.``, ``Jan.``) around rules every language shares (``10.000``, ``6,7``,
-``(25/11/2024)``, ``U.S.``). Day and month names, dateline places and header words are the packs' too. A sentence longer
-than ``MAX_SENTENCE_CHARS`` is cut at a clause boundary, else at a space, never losing text; list
-items and short lines that carry a figure are sentences of their own.
+``(25/11/2024)``, ``U.S.``). Day and month names, dateline places and header words are the packs'
+too. A sentence longer than ``MAX_SENTENCE_CHARS`` is cut at a clause boundary, else at a space,
+never losing text; list items and short lines that carry a figure are sentences of their own.
 """
 
 from __future__ import annotations

@@ -7,12 +7,16 @@ number words, abbreviations, refusal and furniture phrases, date words, the Snow
 
 Adding a language is adding a folder. Extra folders of packs are searched first, from
 ``KUTIP_LANGUAGE_PACKS`` (the ``language_packs`` setting; folders separated by ``os.pathsep``), so a
-pack there also overrides a built-in one of the same code.
+pack there also overrides a built-in one of the same code. Packs are read once per process
+(``reload()`` reads them again).
 
 Question words, number words and furniture phrases of *every* available pack apply to every text
 (a question is parsed and an article cleaned before, or regardless of, its language being known):
 that is how kutip always worked with Indonesian and English together. Per-language rules (sentence
-abbreviations, the stemmer, the abstention text) come from the text's own pack.
+abbreviations, the stemmer, the abstention text) come from the text's own pack. A word two packs share
+counts for both (a question word, a number word), and a stopword two packs share tells neither
+language apart: a new pack's words are best checked against the others' (German "was" is English
+"was").
 
 An unknown code falls back to Indonesian (``DEFAULT``), with a warning once: Indonesian is kutip's
 default wherever the language is unsure (ties in ``rag.text.detect_language``, an article
@@ -156,7 +160,7 @@ def load_pack(folder: Path) -> LanguagePack:
 class Packs:
     """Every available pack, the default first, then by code: the order in which their rules are
     combined (``rag.text.detect_language`` gives ties to the earlier one). Hashed by identity, so
-    rules compiled from it are cached once per search path."""
+    the rules the stages compile from it are cached until ``reload()``."""
 
     all: tuple[LanguagePack, ...]
     _unions: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
@@ -177,8 +181,7 @@ class Packs:
         return found
 
 
-@lru_cache(maxsize=8)
-def _packs(path: tuple[Path, ...]) -> Packs:
+def _load(path: tuple[Path, ...]) -> Packs:
     dirs = _pack_dirs(path)
     order = sorted(dirs, key=lambda code: (code != DEFAULT, code))
     return Packs(tuple(load_pack(dirs[code]) for code in order))
@@ -188,13 +191,12 @@ def _packs(path: tuple[Path, ...]) -> Packs:
 def packs() -> Packs:
     """The packs on the search path, read once (asked for every line and sentence: a cache lookup);
     ``reload()`` after changing ``KUTIP_LANGUAGE_PACKS``."""
-    return _packs(search_path())
+    return _load(search_path())
 
 
 def reload() -> None:
     """Look the packs up again (the search path changed: tests, a settings reload)."""
     packs.cache_clear()
-    _packs.cache_clear()
 
 
 def available() -> list[str]:
