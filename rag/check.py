@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from pydantic import BaseModel
 
 from .corpus import split_sentences
 from .index import StoredSentence
+from .languages import Packs, packs
 from .prompts import MARKER, strip_markers
 from .query import Query
 from .read import Reading
@@ -27,13 +29,14 @@ from .schema import Citation
 from .text import numbers, stems
 
 NO_ANSWER = "NO_ANSWER"
-# the writer saying the sentences do not answer (general phrases of each language, not of a corpus)
-_REFUSAL = re.compile(
-    r"NO[_ ]ANSWER|\b(?:is|are|was|were) not (?:mentioned|stated|specified|given|provided)|"
-    r"\b(?:do|does|did) not (?:mention|say|state|specify|provide|contain)|\bno information\b|\bnot (?:in|found in) the (?:given )?sentences|"
-    r"tidak (?:disebutkan|dijelaskan|dinyatakan|diketahui|ada informasi|terdapat informasi|memuat|menyebutkan)",
-    re.IGNORECASE,
-)
+
+
+@lru_cache(maxsize=4)
+def _refusal(languages: Packs) -> re.Pattern[str]:
+    """The writer saying the sentences do not answer: the prompt's NO_ANSWER, or a general phrase
+    of any language pack (``refusals``; not of a corpus)."""
+    phrases = [r"NO[_ ]ANSWER", *(phrase for p in languages.all for phrase in p.refusals)]
+    return re.compile("|".join(phrases), re.IGNORECASE)
 
 
 class Claim(BaseModel):
@@ -120,7 +123,7 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
     for a timeline, and figures from different dates carry their date."""
     if not raw.strip():
         return Checked(text="", citations=[], abstain_reason="the model wrote nothing")
-    if "refusal" in rules and _REFUSAL.search(raw):
+    if "refusal" in rules and _refusal(packs()).search(raw):
         return Checked(
             text="",
             citations=[],

@@ -7,8 +7,9 @@ on the text), detects each article's language, and splits the clean text into se
 character offsets.
 
 Furniture is found by evidence, not by a list of one site's widgets:
-- a short list of phrases common to Indonesian and English news pages ("Baca juga", "Artikel ini
-  telah tayang di", "Penulis:", "Advertisement", bare links…);
+- the furniture phrases of the language packs, common to a language's news pages (``[furniture]``
+  in ``rag/languages/<code>/words.toml``: "Baca juga", "Artikel ini telah tayang di", "Penulis:",
+  "Advertisement"…), and bare links;
 - lines that recur across the articles of one outlet (``recurring_lines``);
 - short label lines before the headline and after the last paragraph (section names, mastheads,
   "related" widgets): no sentence punctuation, no figure, three words or fewer before, four after.
@@ -17,10 +18,11 @@ Ids: a file at the top of the corpus folder whose stem is already a safe id (``[
 keeps its stem as id; any other file (spaces, punctuation, non-ASCII, subfolders) gets a slug of
 its relative path plus a short hash of it, so ids are unique across subfolders.
 
-Sentences follow the article's language: Indonesian rules (``10.000``, ``6,7``, ``(25/11/2024)``,
-Indonesian abbreviations) or English ones (``U.S.``, ``Mr.``, ``e.g.``, ``Jan.``). A sentence longer
-than ``MAX_SENTENCE_CHARS`` is cut at a clause boundary, else at a space, never losing text; list
-items and short lines that carry a figure are sentences of their own.
+Sentences follow the article's language: its pack's abbreviations (Indonesian ``dll.``, ``Jl.``;
+English ``Mr.``, ``e.g.``, ``Jan.``) around rules every language shares (``10.000``, ``6,7``,
+``(25/11/2024)``, ``U.S.``). Day and month names, dateline places and header words are the packs'
+too. A sentence longer than ``MAX_SENTENCE_CHARS`` is cut at a clause boundary, else at a space,
+never losing text; list items and short lines that carry a figure are sentences of their own.
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field, model_validator
 
 from .errors import ArticleError
 from .language import detect_text_language
+from .languages import Packs, alternatives, pack, packs
 from .readers import MAX_ARTICLE_BYTES, SUFFIXES, RawDocument, read_link, read_path, read_text
 
 ARTICLE_SUFFIXES = SUFFIXES
@@ -237,31 +242,53 @@ def load_corpus(path: Path | str) -> list[Article]:
 
 # ----------------------------------------------------------------------------- furniture
 
-_BYLINE = (
-    r"\((?:\*|[a-z]{2,5}(?:/[a-z]{2,5})?)\)"  # editors' initials closing Indonesian articles: (ant), (luc/luc), (*)
-)
-FURNITURE_PHRASES = re.compile(
-    r"^(?:"
-    r"(?:baca|lihat|simak|tonton|cek)\s+(?:juga|selengkapnya|berita|video|artikel|info)\b.*"
-    r"|artikel ini (?:telah|sudah) (?:tayang|terbit|dimuat)\b.*|berita ini (?:telah|sudah) (?:tayang|terbit)\b.*"
-    r"|(?:dapatkan|ikuti) (?:update|berita|informasi|kami)\b.*|download aplikasi\b.*|(?:gabung|bergabung) (?:di|ke|dengan) (?:grup|saluran|channel)\b.*"
-    r"|(?:berita|artikel) (?:terkait|lainnya|terkini|populer|pilihan)\b.*|terkini lainnya|lihat semua|selengkapnya|halaman selanjutnya"
-    r"|(?:penulis|editor|reporter|pewarta|redaktur|penyunting|kontributor|sumber|foto|ilustrasi|writer|author|written by|reporting by|editing by|photo|image|credit)\s*[:|].*"
-    r"|(?:additional )?(?:reporting|editing|writing) by\b.*|(?:laporan|editor|penulis) oleh\b.*"
-    r"|(?:read|see|watch) (?:also|more|next)\b.*|related(?: articles| stories| news)?|more from\b.*|continue reading.*|scroll (?:down )?to continue.*"
-    r"|advertisement|advertisment|iklan|sponsored(?: content)?|share(?: this(?: article)?)?|bagikan(?: artikel ini)?|tags?\s*:.*|topik\s*:.*"
-    r"|(?:https?://|www\.)\S+|" + _BYLINE + r"|copyright\b.*|©.*|hak cipta\b.*"
-    r"|logo(?:\s+\S+){1,4}"  # a site logo's alt text, which copying a page brings along
-    r")$",
-    re.IGNORECASE,
-)
-_IMAGE_CREDIT_START = re.compile(r"\s*\((?:image|foto|photo|gambar)\s*(?:from|:)", re.IGNORECASE)
-_LEADING_BYLINE = re.compile(r"^" + _BYLINE + r"\s+")
-_TRAILING_BYLINE = re.compile(r"\s+" + _BYLINE + r"$")
-_INLINE_FURNITURE = re.compile(
-    r"\s*(?:(?:tonton|simak|saksikan) (?:juga )?video (?:di bawah ini|berikut)\b|(?:baca|simak) (?:juga|selengkapnya)\s*:).*$",
-    re.IGNORECASE,
-)
+
+class _Furniture(NamedTuple):
+    phrases: re.Pattern[str]  # a whole line that is furniture
+    image_credit_start: re.Pattern[str]
+    leading_byline: re.Pattern[str]
+    trailing_byline: re.Pattern[str]
+    inline: re.Pattern[str]  # furniture that ends a line of text
+
+
+@lru_cache(maxsize=4)
+def _compiled_furniture(languages: Packs) -> _Furniture:
+    """The furniture phrases of every pack (``[furniture]``: an article is cleaned before its
+    language is known), with the language-free ones: bare links and ``©``."""
+    f = [p.furniture for p in languages.all]
+
+    def of(name: str) -> list[str]:
+        return [w for part in f for w in getattr(part, name)]
+
+    byline = alternatives(of("bylines"))  # editors' initials closing Indonesian articles: (ant), (luc/luc), (*)
+    lines = [
+        *of("lines"),
+        alternatives(of("credit_labels")) + r"\s*[:|].*",
+        r"(?:https?://|www\.)\S+",
+        byline,
+        r"©.*",
+    ]
+    return _Furniture(
+        phrases=re.compile(r"^(?:" + "|".join(lines) + r")$", re.IGNORECASE),
+        image_credit_start=re.compile(
+            r"\s*\(" + alternatives(of("image_words")) + r"\s*(?:" + "".join(w + "|" for w in of("image_from")) + r":)",
+            re.IGNORECASE,
+        ),
+        leading_byline=re.compile(r"^" + byline + r"\s+"),
+        trailing_byline=re.compile(r"\s+" + byline + r"$"),
+        inline=re.compile(r"\s*" + alternatives(of("inline")) + r".*$", re.IGNORECASE),
+    )
+
+
+def _furniture() -> _Furniture:
+    return _compiled_furniture(packs())
+
+
+def is_furniture_phrase(line: str) -> bool:
+    """A whole line that is page furniture by a phrase of a language pack ("Baca juga: …", "Advertisement")."""
+    return bool(_furniture().phrases.match(line))
+
+
 _TERMINAL = ".!?…\"”’'»)"
 _LIST_ITEM = re.compile(r"^(?:[-*•·▪–]|\d{1,2}[.)])\s+(?=\S)")
 RECUR_MIN_SHARE = 0.5  # a line in at least half of an outlet's articles (and in two or more) is furniture
@@ -285,9 +312,7 @@ def _raw_lines(raw: str) -> list[str]:
 def recurring_lines(docs: list[tuple[str, str]]) -> list[frozenset[str]]:
     """For each ``(group, raw text)``, the lines (as ``_line_key``) that are furniture by evidence:
     they recur in at least ``RECUR_MIN_SHARE`` of the group's articles, and in two or more."""
-    keys = [
-        {_line_key(line) for line in _raw_lines(raw) if line and not FURNITURE_PHRASES.match(line)} for _, raw in docs
-    ]
+    keys = [{_line_key(line) for line in _raw_lines(raw) if line and not is_furniture_phrase(line)} for _, raw in docs]
     members: dict[str, list[int]] = defaultdict(list)
     for i, (group, _) in enumerate(docs):
         members[group].append(i)
@@ -311,7 +336,7 @@ def _drop_image_credit(line: str) -> str:
     close = line.rfind(")")
     if close < 0 or line[close + 1 :].strip():
         return line
-    m = _IMAGE_CREDIT_START.search(line, line.rfind(")", 0, close) + 1)
+    m = _furniture().image_credit_start.search(line, line.rfind(")", 0, close) + 1)
     return line[: m.start()] if m else line
 
 
@@ -374,7 +399,7 @@ def _unwrap(lines: list[str]) -> list[str]:
         last = len(current)  # length of the last physical line joined into ``current``
         for line in block[1:]:
             ends_sentence = current[-1] in '.!?…"”:'
-            if FURNITURE_PHRASES.match(line) or _is_date_line(line):
+            if is_furniture_phrase(line) or _is_date_line(line):
                 join = False
             elif wrapped:  # a line well short of the width ends its paragraph, as does a sentence end short of it
                 join = not _LIST_ITEM.match(line) and last >= 0.6 * width and not (ends_sentence and last < 0.8 * width)
@@ -408,132 +433,11 @@ _DATELINE = re.compile(
     rf"(?:,\s+\w+\s*\(\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\))?{_DASH}(?=\S)"
 )
 _WEB_NAME = re.compile(r"\.(?:com|co|id|net|org|news|tv)\b", re.IGNORECASE)
-# Places that open datelines ("JAKARTA - ", "Jakarta, KOMPAS -"): a city alone is not an outlet.
-PLACES = frozenset(
-    [
-        "jakarta",
-        "bandung",
-        "surabaya",
-        "medan",
-        "semarang",
-        "yogyakarta",
-        "jogja",
-        "makassar",
-        "palembang",
-        "denpasar",
-        "bali",
-        "batam",
-        "pekanbaru",
-        "padang",
-        "malang",
-        "solo",
-        "surakarta",
-        "bogor",
-        "depok",
-        "tangerang",
-        "bekasi",
-        "banten",
-        "serang",
-        "cirebon",
-        "tasikmalaya",
-        "sukabumi",
-        "manado",
-        "pontianak",
-        "banjarmasin",
-        "balikpapan",
-        "samarinda",
-        "kupang",
-        "mataram",
-        "ambon",
-        "jayapura",
-        "sorong",
-        "palu",
-        "kendari",
-        "gorontalo",
-        "mamuju",
-        "ternate",
-        "jambi",
-        "bengkulu",
-        "lampung",
-        "pangkalpinang",
-        "tanjungpinang",
-        "aceh",
-        "lhokseumawe",
-        "kudus",
-        "tegal",
-        "purwokerto",
-        "magelang",
-        "kediri",
-        "madiun",
-        "jember",
-        "banyuwangi",
-        "sidoarjo",
-        "gresik",
-        "garut",
-        "karawang",
-        "purwakarta",
-        "subang",
-        "washington",
-        "london",
-        "paris",
-        "berlin",
-        "moskow",
-        "moscow",
-        "beijing",
-        "tokyo",
-        "seoul",
-        "pyongyang",
-        "kyiv",
-        "kiev",
-        "canberra",
-        "sydney",
-        "singapura",
-        "singapore",
-        "kuala",
-        "lumpur",
-        "bangkok",
-        "manila",
-        "hanoi",
-        "jenewa",
-        "geneva",
-        "brussels",
-        "brussel",
-        "new",
-        "york",
-        "teheran",
-        "tehran",
-        "kairo",
-        "cairo",
-        "riyadh",
-        "dubai",
-        "doha",
-        "ankara",
-        "istanbul",
-        "yerusalem",
-        "jerusalem",
-        "gaza",
-        "roma",
-        "rome",
-        "madrid",
-        "wina",
-        "vienna",
-        "delhi",
-        "islamabad",
-        "dhaka",
-        "taipei",
-        "hongkong",
-        "hong",
-        "kong",
-        "beirut",
-        "damaskus",
-        "baghdad",
-        "kabul",
-    ]
-) | {"kuala lumpur", "new york", "hong kong", "new delhi", "den haag", "the hague"}
 
 
 def _is_place(name: str) -> bool:
-    return name.strip().casefold() in PLACES
+    """A place that opens datelines ("JAKARTA - "): a pack's ``places``; a city alone is not an outlet."""
+    return name.strip().casefold() in packs().words("places")
 
 
 def _dateline(first: str) -> tuple[re.Match[str] | None, str | None]:
@@ -566,83 +470,51 @@ def _first_body_line(raw: str) -> str:
     return ""
 
 
-_DAYS = r"(?:Senin|Selasa|Rabu|Kamis|Jumat|Jum'at|Sabtu|Minggu|Ahad|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-MONTHS = {
-    **{
-        m: i
-        for i, m in enumerate(
-            [
-                "januari",
-                "februari",
-                "maret",
-                "april",
-                "mei",
-                "juni",
-                "juli",
-                "agustus",
-                "september",
-                "oktober",
-                "november",
-                "desember",
-            ],
-            1,
-        )
-    },
-    **{
-        m: i
-        for i, m in enumerate(
-            [
-                "january",
-                "february",
-                "march",
-                "april",
-                "may",
-                "june",
-                "july",
-                "august",
-                "september",
-                "october",
-                "november",
-                "december",
-            ],
-            1,
-        )
-    },
-    **{
-        m: i
-        for i, m in enumerate(["jan", "feb", "mar", "apr", "mei", "jun", "jul", "agu", "sep", "okt", "nov", "des"], 1)
-    },
-    **{
-        m: i
-        for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
-    },
-    "agt": 8,
-    "ags": 8,
-    "sept": 9,
-    "peb": 2,
-    "nop": 11,
-    "pebruari": 2,
-    "nopember": 11,
-}
+class _Dates(NamedTuple):
+    months: dict[str, int]
+    slash: re.Pattern[str]  # "Senin (25/11/2024)"
+    long: re.Pattern[str]  # "Selasa, 12 Maret 2024", "March 12, 2024"
+    weekday_long: re.Pattern[str]
+    meta_line: re.Pattern[str]  # a header line that may date the article
+
+
 _MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
-_SLASH_DATE = re.compile(rf"{_DAYS},?\s*\((?P<day>\d{{1,2}})/(?P<mon>\d{{1,2}})/(?P<year>\d{{4}})\)")
-_LONG_DATE = re.compile(
-    rf"(?:{_DAYS},?\s+)?(?:(?P<day>\d{{1,2}})\s+{_MONTH}\s+(?P<year>\d{{4}})|{_MONTH.replace('month', 'month2')}\s+(?P<day2>\d{{1,2}}),?\s+(?P<year2>\d{{4}}))"
-)
-_WEEKDAY_LONG = re.compile(rf"{_DAYS},?\s+\d{{1,2}}\s+[A-Za-z]{{3,9}}\.?\s+\d{{4}}")
 LEAD_CHARS = 600  # a reporting-date formula this early in the text dates the article
 _NUMERIC_DATE = re.compile(r"(?<![\d/])(?P<day>\d{1,2})/(?P<mon>\d{1,2})/(?P<year>\d{4})(?![\d/])")
-_META_LINE = re.compile(
-    rf"^(?:{_DAYS}\b|\d|(?:by|oleh|penulis|reporter|published|updated|diterbitkan|dipublikasikan|diperbarui|posted|diposting)\b)"
-    r"|\|| (?:WIB|WITA|WIT|GMT|UTC)\b",
-    re.IGNORECASE,
-)
+
+
+@lru_cache(maxsize=4)
+def _compiled_dates(languages: Packs) -> _Dates:
+    """Day and month names, header words and time zones of every pack (``[dates]``)."""
+    d = [p.dates for p in languages.all]
+    days = alternatives([w for x in d for w in x.days])
+    months: dict[str, int] = {}
+    for x in d:
+        for name, number in x.months.items():
+            months.setdefault(name, number)
+    meta = alternatives([w for x in d for w in x.meta_words])
+    zones = alternatives([w for x in d for w in x.time_zones])
+    return _Dates(
+        months=months,
+        slash=re.compile(rf"{days},?\s*\((?P<day>\d{{1,2}})/(?P<mon>\d{{1,2}})/(?P<year>\d{{4}})\)"),
+        long=re.compile(
+            rf"(?:{days},?\s+)?(?:(?P<day>\d{{1,2}})\s+{_MONTH}\s+(?P<year>\d{{4}})|{_MONTH.replace('month', 'month2')}\s+(?P<day2>\d{{1,2}}),?\s+(?P<year2>\d{{4}}))"
+        ),
+        weekday_long=re.compile(rf"{days},?\s+\d{{1,2}}\s+[A-Za-z]{{3,9}}\.?\s+\d{{4}}"),
+        meta_line=re.compile(rf"^(?:{days}\b|\d|{meta}\b)" + r"|\|| " + zones + r"\b", re.IGNORECASE),
+    )
+
+
+def _dates() -> _Dates:
+    return _compiled_dates(packs())
 
 
 def _is_date_line(line: str) -> bool:
     """A header line that dates the article ("Selasa, 12 Maret 2024 10:15 WIB", "By A. Writer | 12
     March 2024", "Kompas.com - 12/03/2024, 10:15 WIB"): metadata, not a sentence."""
-    return len(line.split()) <= 14 and bool(_META_LINE.search(line)) and parse_date(line, numeric=True) is not None
+    return (
+        len(line.split()) <= 14 and bool(_dates().meta_line.search(line)) and parse_date(line, numeric=True) is not None
+    )
 
 
 def _valid(year: int, month: int, day: int) -> date | None:
@@ -656,12 +528,13 @@ def parse_date(text: str, *, numeric: bool = False) -> date | None:
     """The first date written in ``text`` as ``Senin (25/11/2024)``, ``Selasa, 12 Maret 2024 10:15
     WIB``, ``12 March 2024`` or ``March 12, 2024`` (and, with ``numeric``, ``12/03/2024``: day first,
     as Indonesian outlets write it); ``None`` when it writes none."""
+    rules = _dates()
     found: list[tuple[int, date]] = []
-    m = (_SLASH_DATE.search(text) or _NUMERIC_DATE.search(text)) if numeric else _SLASH_DATE.search(text)
+    m = (rules.slash.search(text) or _NUMERIC_DATE.search(text)) if numeric else rules.slash.search(text)
     if m and (d := _valid(int(m.group("year")), int(m.group("mon")), int(m.group("day")))):
         found.append((m.start(), d))
-    for m in _LONG_DATE.finditer(text):
-        month = MONTHS.get((m.group("month") or m.group("month2") or "").lower())
+    for m in rules.long.finditer(text):
+        month = rules.months.get((m.group("month") or m.group("month2") or "").lower())
         day, year = (m.group("day"), m.group("year")) if m.group("day") else (m.group("day2"), m.group("year2"))
         if month and (d := _valid(int(year), month, int(day))):
             found.append((m.start(), d))
@@ -677,7 +550,8 @@ def find_published(text: str, header: list[str] | None = None) -> date | None:
         if found := parse_date(line, numeric=True):
             return found
     lead = text[:LEAD_CHARS]
-    candidates = [m for m in (_SLASH_DATE.search(lead), _WEEKDAY_LONG.search(lead)) if m]
+    rules = _dates()
+    candidates = [m for m in (rules.slash.search(lead), rules.weekday_long.search(lead)) if m]
     for m in sorted(candidates, key=lambda m: m.start()):
         if found := parse_date(m.group()):
             return found
@@ -700,13 +574,14 @@ def _clean(raw: str, furniture: frozenset[str] = frozenset(), title_hint: str | 
     lines = _unwrap(_raw_lines(raw))
     marked = {line.lstrip("#").strip() for line in lines if line.startswith("#")}  # Markdown headings
     lines = [line.lstrip("#").strip() if line.startswith("#") else line for line in lines]
+    rules = _furniture()
     kept: list[str] = []
     for line in lines:
         if not line or _line_key(line) in furniture:
             continue
-        line = _INLINE_FURNITURE.sub("", _LEADING_BYLINE.sub("", line)).strip()
-        line = _TRAILING_BYLINE.sub("", line).strip()
-        if not line or FURNITURE_PHRASES.match(line):
+        line = rules.inline.sub("", rules.leading_byline.sub("", line)).strip()
+        line = rules.trailing_byline.sub("", line).strip()
+        if not line or rules.phrases.match(line):
             continue
         line = _drop_image_credit(line).strip()
         if line:
@@ -836,145 +711,7 @@ def parse_article(
 
 # ----------------------------------------------------------------------------- sentence splitting
 
-ABBREVIATIONS = {
-    "dll",
-    "dsb",
-    "dst",
-    "dkk",
-    "no",
-    "nomor",
-    "jl",
-    "jln",
-    "dr",
-    "drs",
-    "prof",
-    "ir",
-    "h",
-    "hj",
-    "st",
-    "sdr",
-    "tn",
-    "ny",
-    "bpk",
-    "yth",
-    "mr",
-    "mrs",
-    "ms",
-    "jr",
-    "sr",
-    "vs",
-    "hlm",
-    "tel",
-    "kol",
-    "letjen",
-    "mayjen",
-    "brigjen",
-    "jend",
-    "kapt",
-    "lt",
-    "gen",
-    "sen",
-    "rep",
-    "gov",
-    "inc",
-    "ltd",
-    "co",
-    "corp",
-    "a.n",
-    "u.p",
-    "s.h",
-    "s.e",
-    "m.si",
-    "ph.d",
-    "etc",
-    "e.g",
-    "i.e",
-    "approx",
-    "est",
-    "tsb",
-    "ybs",
-    "kab",
-    "kec",
-    "kel",
-    "prov",
-    "pt",
-    "cv",
-    "tbk",
-    "bln",
-    "thn",
-    "tgl",
-    "pk",
-    "ca",
-}
-# English: titles, months, and the Latin abbreviations; "no." only before a number ("said no. Then").
-EN_ABBREVIATIONS = {
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "prof",
-    "st",
-    "jr",
-    "sr",
-    "rev",
-    "hon",
-    "gen",
-    "lt",
-    "col",
-    "maj",
-    "capt",
-    "sgt",
-    "cpl",
-    "adm",
-    "cmdr",
-    "gov",
-    "sen",
-    "rep",
-    "pres",
-    "supt",
-    "insp",
-    "det",
-    "vs",
-    "etc",
-    "e.g",
-    "i.e",
-    "cf",
-    "al",
-    "approx",
-    "est",
-    "inc",
-    "ltd",
-    "co",
-    "corp",
-    "bros",
-    "dept",
-    "univ",
-    "assn",
-    "mt",
-    "ft",
-    "fig",
-    "vol",
-    "ed",
-    "eds",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "a.m",
-    "p.m",
-    "u.s",
-    "u.k",
-    "u.n",
-}
-_NUMBER_ABBREVIATIONS = {"no", "nos", "p", "pp"}
+ABBREVIATIONS = pack("id").abbreviations  # Indonesian's, kept for callers that read the list
 _OPEN_QUOTES = "“‘«"
 _CLOSE_QUOTES = "”’»"
 _CLOSERS = "\"'”’»)]"
@@ -1014,9 +751,9 @@ def _quote_depths(paragraph: str) -> list[int] | None:
 
 def split_sentences(paragraph: str, language: str = "id") -> list[tuple[int, int]]:
     """Character spans of the sentences in one paragraph (one line of clean text), by the rules of
-    ``language`` ("id" or "en"; they differ in the abbreviations that do not end a sentence)."""
-    english = language == "en"
-    abbreviations = EN_ABBREVIATIONS if english else ABBREVIATIONS
+    ``language``'s pack (they differ in the abbreviations that do not end a sentence)."""
+    rules = pack(language)
+    abbreviations, number_abbreviations = rules.abbreviations, rules.number_abbreviations
     depths = _quote_depths(paragraph)
     spans: list[tuple[int, int]] = []
     start = 0
@@ -1035,7 +772,7 @@ def split_sentences(paragraph: str, language: str = "id") -> list[tuple[int, int
             token = _token_before(paragraph, start, m.start()).lower()
             if token in abbreviations or (len(token) == 1 and token.isalpha()) or re.fullmatch(r"(?:\w\.)+\w", token):
                 continue
-            if english and token in _NUMBER_ABBREVIATIONS and following.isdigit():
+            if token in number_abbreviations and following.isdigit():
                 continue
         if depths is not None and depths[end] > 0:
             continue  # inside a quotation: the quotation stays one sentence

@@ -1,4 +1,5 @@
-"""Prompt texts from ``prompts/`` and the small text helpers every prompt uses.
+"""Prompt texts from ``prompts/`` (the abstention texts from the language packs, ``rag.languages``)
+and the small text helpers every prompt uses.
 
 The fixed prefix (system rules and worked examples) never changes between questions, so llama.cpp
 keeps it in its KV cache and processes it once per process (``QA.warm`` primes it at start).
@@ -12,7 +13,12 @@ from pathlib import Path
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
+from .languages import pack
+
 MARKER = re.compile(r"\[([A-Z0-9]{1,3}(?:\s*[,;]\s*[A-Z0-9]{1,3})*)\]")
+
+
+_ABSTAIN = re.compile(r"abstain_([a-z]{2,3})\.txt")
 
 
 @lru_cache(maxsize=64)
@@ -20,8 +26,17 @@ def _read(prompts_dir: Path, name: str) -> str:
     return (prompts_dir / name).read_text(encoding="utf-8").strip()
 
 
+def abstain_text(language: str) -> str:
+    """What kutip answers when it abstains, in ``language`` (its pack's ``abstain.txt``)."""
+    return pack(language).abstain
+
+
 def prompt_text(prompts_dir: Path, name: str) -> str:
-    """A prompt template from ``prompts/`` (cached)."""
+    """A prompt template from ``prompts/`` (cached). ``abstain_<code>.txt`` is the language pack's
+    abstention text unless ``prompts_dir`` has a file of that name."""
+    wording = _ABSTAIN.fullmatch(name)
+    if wording and not (prompts_dir / name).is_file():
+        return abstain_text(wording.group(1))
     return _read(prompts_dir, name)
 
 

@@ -30,11 +30,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
 from .errors import ArticleError, FetchError
+from .languages import Packs, alternatives, packs
 
 MAX_ARTICLE_BYTES = 2_000_000
 MIN_TEXT_CHARS = 20  # fewer letters than this in a whole page or PDF: no article text to speak of
@@ -133,9 +135,14 @@ def read_html(data: bytes, name: str) -> RawDocument:
 
 # ----------------------------------------------------------------------------- PDF
 
-_PAGE_FURNITURE = re.compile(
-    r"^\s*(?:(?:page|halaman|hal\.?)\s*)?\d{1,4}(?:\s*(?:/|of|dari)\s*\d{1,4})?\s*$", re.IGNORECASE
-)
+
+@lru_cache(maxsize=4)
+def _page_furniture(languages: Packs) -> re.Pattern[str]:
+    """A page-number line ("3", "Page 3 of 12", "halaman 3 dari 12"), in the words of every pack."""
+    f = [p.furniture for p in languages.all]
+    page = alternatives([w for x in f for w in x.page_words])
+    of = "".join("|" + w for x in f for w in x.page_of)
+    return re.compile(rf"^\s*(?:{page}\s*)?\d{{1,4}}(?:\s*(?:/{of})\s*\d{{1,4}})?\s*$", re.IGNORECASE)
 
 
 def _pdf_date(value: object) -> date | None:
@@ -176,8 +183,9 @@ def read_pdf(data: bytes, name: str) -> RawDocument:
             f"{name}: no text layer in its {len(pages)} page(s) (a scanned or image-only PDF), so there is nothing "
             "to cite; run OCR on it first (for example: ocrmypdf in.pdf out.pdf) and add the result"
         )
+    page_furniture = _page_furniture(packs())
     text = "\n\n".join(
-        "\n".join(line for line in page.splitlines() if not _PAGE_FURNITURE.match(line)) for page in pages
+        "\n".join(line for line in page.splitlines() if not page_furniture.match(line)) for page in pages
     )
     title = str(info.get("/Title") or "").strip() or None
     return RawDocument(
