@@ -22,6 +22,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from pydantic import BaseModel
 
 from .index import StoredSentence
+from .languages import pack
 from .prompts import fixed_messages, one_line, prompt_text, short_title
 from .query import Query
 
@@ -90,9 +91,6 @@ def format_candidates(candidates: Sequence[Candidate], order: Literal["best-firs
     return "\n".join(lines)
 
 
-LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
-
-
 def read_messages(
     prompts_dir: Path, query: Query, candidates: Sequence[Candidate], order: str = "best-first"
 ) -> list[ChatMessage]:
@@ -101,7 +99,7 @@ def read_messages(
     user = prompt_text(prompts_dir, "question.txt").format(
         context=format_candidates(candidates, order),  # type: ignore[arg-type]
         question=one_line(query.standalone),
-        language_name=LANGUAGE_NAMES[query.language],
+        language_name=pack(query.language).name,
     )
     return [
         *fixed_messages(prompts_dir),

@@ -125,6 +125,15 @@ class ReadingSettings(BaseModel):
     none_threshold: float = Field(0.15, ge=0, le=1, description="P(none) at or above which kutip abstains.")
 
 
+class LanguageSettings(BaseModel):
+    """Where language packs are found (rag/languages/<code>/ are built in)."""
+
+    language_packs: str = Field(
+        "",
+        description="Extra folders of language packs (<code>/words.toml, abstain.txt), separated by os.pathsep, searched before the built-in ones (read by rag.languages).",
+    )
+
+
 class InputSettings(BaseModel):
     """Limits on what users send."""
 
@@ -150,6 +159,7 @@ class Settings(
     ChromaSettings,
     RetrievalSettings,
     ReadingSettings,
+    LanguageSettings,
     InputSettings,
     UISettings,
 ):

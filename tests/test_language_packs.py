@@ -197,11 +197,8 @@ def test_a_broken_pack_is_refused_with_its_folder_and_fault(monkeypatch, tmp_pat
 
 def test_a_german_corpus_is_indexed_and_abstains_in_german(german, tmp_path_factory, monkeypatch):
     """Real Chroma and e5, a scripted reader: the German article is indexed with German rules and
-    an unanswerable question gets the German pack's abstention text. rag/read.py still names the
-    language from its own two-entry table; it is given the packs' names here, as it will read them."""
-    from rag import read
+    an unanswerable question gets the German pack's abstention text."""
 
-    monkeypatch.setattr(read, "LANGUAGE_NAMES", {code: languages.pack(code).name for code in languages.available()})
     settings, index, _ = index_folder(tmp_path_factory, {"kiel.txt": ARTICLE})
     llm = ScriptedLLM().enqueue_choice({"none": 1.0})
     answer = QA(settings, index=index, llm=llm, steps=[]).ask("Wie viele Soldaten hat Russland geschickt?")
