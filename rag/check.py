@@ -113,7 +113,7 @@ def _citation(sentence: StoredSentence, score: float) -> Citation:
     )
 
 
-RULES = frozenset({"refusal", "figures", "names", "read-fallback"})  # each can be ablated (evaluation/ablate_check.py)
+RULES = frozenset({"refusal", "figures", "names"})  # each can be ablated (evaluation/ablate_check.py)
 
 
 def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULES) -> Checked:
@@ -130,8 +130,7 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
             abstain_reason=f'the model found no answer in the sentences ("{" ".join(raw.split())[:200]}")',
         )
     chosen = {letter: reading.candidate(letter).sentence for letter in reading.chosen}
-    shown = {c.letter: c.sentence for c in reading.candidates}  # every sentence in the model's context
-    figures = {letter: allowed_figures(s) for letter, s in shown.items()}
+    figures = {letter: allowed_figures(s) for letter, s in chosen.items()}
     kept: list[tuple[Claim, list[str]]] = []
     removed: list[str] = []
     read_texts = [c.sentence.text.lower() for c in reading.candidates]
@@ -148,17 +147,13 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
         )
 
         def states(m: str, borrowed: set[str] = borrowed, claim_figures: set[float] = claim_figures) -> bool:
-            text = f"{shown[m].text} {shown[m].title}".lower()
+            text = f"{chosen[m].text} {chosen[m].title}".lower()
             return claim_figures <= figures[m] and all(n in text for n in borrowed)
 
         cited = [m for m in claim.markers if m in chosen and states(m)]
         if not cited:
             # no marker, or one whose sentence lacks the figures or names: the best chosen sentence that has them
             cited = [m for m in reading.chosen if states(m)][:1]
-        if not cited and (borrowed or claim_figures) and "read-fallback" in rules:
-            # the claim carries names or figures of a sentence that was read but not chosen: that
-            # sentence, in the model's context, is what the claim rests on
-            cited = [m for m in reading.ranking if m not in chosen and states(m)][:1]
         if not cited:
             removed.append(claim.text)
             continue
@@ -171,11 +166,13 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
             text="",
             citations=[],
             removed=removed,
-            abstain_reason=f"no sentence read states {quoted}" if quoted else "the answer says nothing",
+            abstain_reason=f"no chosen sentence states {quoted}" if quoted else "the answer says nothing",
         )
     if query.timeline:
-        kept.sort(key=lambda kc: (shown[kc[1][0]].published or _FAR, shown[kc[1][0]].article_id, shown[kc[1][0]].index))
-    dated = _dates_differ(query, [shown[c[0]] for _, c in kept])
+        kept.sort(
+            key=lambda kc: (chosen[kc[1][0]].published or _FAR, chosen[kc[1][0]].article_id, chosen[kc[1][0]].index)
+        )
+    dated = _dates_differ(query, [chosen[c[0]] for _, c in kept])
     citations: list[Citation] = []
     number: dict[str, int] = {}
     pieces: list[str] = []
@@ -183,13 +180,13 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
         labels = []
         for letter in cited:
             if letter not in number:
-                citations.append(_citation(shown[letter], reading.probs.get(letter, 0.0)))
+                citations.append(_citation(chosen[letter], reading.probs.get(letter, 0.0)))
                 number[letter] = len(citations)
             labels.append(f"[{number[letter]}]")
         body = claim.text
         end = body[-1] if body[-1] in ".!?" else "."
         body = body.rstrip(".!? ")
-        sentence = shown[cited[0]]
+        sentence = chosen[cited[0]]
         if dated and sentence.published and sentence.published.isoformat() not in body:
             body += f" ({sentence.outlet + ', ' if sentence.outlet else ''}{sentence.published.isoformat()})"
         pieces.append(f"{body} {''.join(labels)}{end}")

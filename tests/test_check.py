@@ -61,7 +61,7 @@ def test_check_removes_a_claim_whose_figure_its_sentence_does_not_state():
     checked = check("Banjir merendam 1.500 rumah [A]. Sekolah ditutup dua hari [B].", query, reading_of(["A", "B"]))
     assert checked.text == "Sekolah ditutup dua hari [1]." and checked.removed == ["Banjir merendam 1.500 rumah."]
     alone = check("Banjir merendam 1.500 rumah [A].", query, reading_of(["A"]))
-    assert alone.abstain_reason.startswith("no sentence read states") and not alone.citations
+    assert alone.abstain_reason.startswith("no chosen sentence states") and not alone.citations
 
 
 def test_a_claim_citing_the_wrong_chosen_sentence_moves_to_the_one_with_its_figure():
