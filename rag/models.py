@@ -298,7 +298,7 @@ class LlamaCppLLM(ChatMLLLM):
     n_ubatch: int = 128
     flash_attn: bool = True
     max_new_tokens: int = 200
-    temperature: float = 0.1
+    temperature: float = 0.0
     _llama: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _brackets: Any = PrivateAttr(default=None)

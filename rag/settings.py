@@ -53,9 +53,6 @@ class PathSettings(BaseModel):
 class ModelSettings(BaseModel):
     """Which model answers, through which backend, and the embedded llama.cpp's knobs."""
 
-    embed_text: Literal["sentence", "title", "title+previous"] = Field(
-        "sentence", description="What each sentence's vector is computed on (rag.index.embedding_text)."
-    )
     llm: LlmName = "qwen2.5-coder-1.5b"
     backend: str = Field(
         "llamacpp", description="An entry of rag.backends.BACKENDS: llamacpp (embedded), ollama, openai."

@@ -98,13 +98,6 @@ class Session:
                 return answer.citations[n - 1]
         return None
 
-    def last_answered(self) -> int | None:
-        for i in range(len(self.turns) - 1, -1, -1):
-            answer = self.turns[i].answer
-            if answer is not None and answer.citations:
-                return i
-        return None
-
 
 # ----------------------------------------------------------------------------- chat bubbles
 

@@ -25,6 +25,8 @@ from ..corpus import Article, Sentence
 from ..errors import BackendUnavailableError, DataDirError, IndexMismatchError
 from ..settings import Settings
 
+EMBEDDING_TEXT = "sentence"  # recorded with the vectors: what they were computed on (rag.index.embedding_text)
+
 EMBED_BATCH = 64  # sentence records per Chroma ``add`` call
 LEGACY_MANIFEST = "_articles"  # suffix of the collection older versions kept the manifest in
 
@@ -81,7 +83,7 @@ class DenseStore:
             "hnsw:space": "cosine",
             "embedding_model": self.embedding_model,
             "embedding_dim": self.embedding_dim,
-            "embedding_text": self.settings.embed_text,
+            "embedding_text": EMBEDDING_TEXT,
         }
         try:
             self.sentences = self.client.get_or_create_collection(
@@ -96,13 +98,13 @@ class DenseStore:
         if (
             stored.get("embedding_model") != self.embedding_model
             or int(stored.get("embedding_dim", -1)) != self.embedding_dim
-            or stored.get("embedding_text", "sentence") != self.settings.embed_text
+            or stored.get("embedding_text", EMBEDDING_TEXT) != EMBEDDING_TEXT
         ):
             raise IndexMismatchError(
                 f"The index at {self.where} was built with the embedding model "
                 f"'{stored.get('embedding_model')}' ({stored.get('embedding_dim')} dims, "
                 f"text '{stored.get('embedding_text')}'), not '{self.embedding_model}' ({self.embedding_dim} dims, "
-                f"text '{self.settings.embed_text}'). Rebuild it: kutip ingest --rebuild"
+                f"text '{EMBEDDING_TEXT}'). Rebuild it: kutip ingest --rebuild"
             )
 
     @property
