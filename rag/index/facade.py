@@ -204,7 +204,7 @@ class SentenceIndex:
 
     def remove(self, article_id: str) -> None:
         with self._lock:
-            self.store.delete_article(article_id)
+            self.store.call(self.store.delete_article, article_id)  # a store that is down: a clear error
             self.manifest.delete(article_id)
             self._manifest_cache = None
 
