@@ -20,7 +20,7 @@ from rag.read import LETTERS, Candidate, Reading, calibrate
 from rag.schema import Answer
 from rag.settings import Settings
 
-from .evalset import corpus_of, load_questions
+from .evalset import load_questions, settings_for
 from .evaluate import MAIN_METRICS, Record, _score_answer, markdown_table, score_systems
 
 
@@ -61,14 +61,7 @@ def recheck(record: Record, question: Any, reading: Reading, rules: frozenset[st
 
 
 def ablate(report: dict[str, Any], questions_path: Path, split: str, settings: Settings) -> dict[str, Any]:
-    corpus = corpus_of(questions_path)
-    if corpus is not None:
-        settings = settings.model_copy(
-            update={
-                "corpus_dir": corpus.resolve(),
-                "data_dir": settings.data_dir / "bench" / questions_path.resolve().name,
-            }
-        )
+    settings = settings_for(questions_path, settings)
     index = SentenceIndex(settings)
     questions = {q.id: q for q in load_questions(questions_path, split)}
     records = [Record.model_validate(r) for r in report["records"]["kutip"]]

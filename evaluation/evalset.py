@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel
 
 from rag.corpus import Article
+from rag.settings import Settings
 from rag.text import Language
 
 QUESTIONS_FILE = Path(__file__).resolve().parent.parent / "eval" / "questions.yaml"
@@ -71,6 +72,17 @@ def load_questions(path: Path = QUESTIONS_FILE, split: str = "all") -> list[Ques
 def corpus_of(path: Path) -> Path | None:
     """The corpus folder a benchmark brings (``None`` for a YAML set, which is asked of the seeds)."""
     return path / "corpus" if is_benchmark(path) else None
+
+
+def settings_for(path: Path, settings: Settings) -> Settings:
+    """``settings`` for asking the question set at ``path``: a benchmark brings its corpus, indexed
+    in a data folder of its own (``data_dir/bench/<name>``); a YAML set is asked of the settings' corpus."""
+    corpus = corpus_of(path)
+    if corpus is None:
+        return settings
+    return settings.model_copy(
+        update={"corpus_dir": corpus.resolve(), "data_dir": settings.data_dir / "bench" / path.resolve().name}
+    )
 
 
 def _norm(text: str) -> str:

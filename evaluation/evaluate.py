@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from evaluation.evalset import Question, corpus_of, facts_found, load_questions, resolve_gold
+from evaluation.evalset import Question, facts_found, load_questions, resolve_gold, settings_for
 from rag.backends import model_label
 from rag.corpus import load_corpus
 from rag.qa import QA
@@ -508,11 +508,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     path = Path(args.questions)
     questions = load_questions(path, args.split)
-    corpus = corpus_of(path)
-    if corpus is not None:  # a benchmark brings its corpus: index it in a data folder of its own
-        settings = settings.model_copy(
-            update={"corpus_dir": corpus.resolve(), "data_dir": settings.data_dir / "bench" / path.resolve().name}
-        )
+    settings = settings_for(path, settings)
     if args.every > 1:  # a sample that keeps the set's mix: every k-th question
         questions = questions[:: args.every]
     if args.limit:

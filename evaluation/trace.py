@@ -19,20 +19,13 @@ from rag.read import number_candidates, read_messages
 from rag.retrieve import post_retrieval_steps, retrieve
 from rag.settings import Settings
 
-from .evalset import corpus_of, load_questions
+from .evalset import load_questions, settings_for
 
 
 def trace(settings: Settings, questions_path: Path, split: str = "all") -> list[dict]:
     """Per question: the parsed query, the retrieved and post-processed sentence ids with their
     scores, and the reading prompt (text and hash)."""
-    corpus = corpus_of(questions_path)
-    if corpus is not None:
-        settings = settings.model_copy(
-            update={
-                "corpus_dir": corpus.resolve(),
-                "data_dir": settings.data_dir / "bench" / questions_path.resolve().name,
-            }
-        )
+    settings = settings_for(questions_path, settings)
     index = SentenceIndex(settings)
     index.sync(settings.corpus_dir)
     steps = post_retrieval_steps(index, settings)

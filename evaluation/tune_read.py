@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evaluation.evalset import QUESTIONS_FILE, Question, corpus_of, load_questions, resolve_gold
+from evaluation.evalset import QUESTIONS_FILE, Question, load_questions, resolve_gold, settings_for
 from rag.corpus import load_corpus
 from rag.qa import QA
 from rag.read import calibrate, number_candidates, read
@@ -189,12 +189,7 @@ def main() -> None:
     if args.bench:
         bench = Path(args.bench)
         questions = load_questions(bench)[: args.limit or None]
-        bench_settings = settings.model_copy(
-            update={
-                "corpus_dir": corpus_of(bench).resolve(),
-                "data_dir": settings.data_dir / "bench" / bench.resolve().name,
-            }
-        )
+        bench_settings = settings_for(bench, settings)
         rows += collect(bench_settings, questions, bench.resolve().name, args.k, orders)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from .check import check, decide
 from .condense import condense_question
 from .errors import QuestionError
 from .index import SentenceIndex
-from .models import LlamaCppLLM, chatml
+from .models import chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query
 from .read import Reading, number_candidates, read
@@ -88,9 +88,9 @@ class QA:
         """Load the answering model and, with llama.cpp, process the fixed prompt prefix (rules and
         worked examples) into its KV cache, so that the first question costs no more than later ones."""
         settings = settings or self.settings
-        llm = self.llm(settings)
-        if isinstance(llm, LlamaCppLLM):
-            llm.prime(chatml(fixed_messages(settings.prompts_dir), open_turn=False))
+        prime = getattr(self.llm(settings), "prime", None)  # backends with a local KV cache (llama.cpp)
+        if prime is not None:
+            prime(chatml(fixed_messages(settings.prompts_dir), open_turn=False))
 
     # ------------------------------------------------------------------ answering
 

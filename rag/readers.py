@@ -37,8 +37,8 @@ from urllib.parse import urljoin, urlparse
 
 from .errors import ArticleError, FetchError
 from .languages import Packs, alternatives, packs
+from .settings import MAX_ARTICLE_BYTES
 
-MAX_ARTICLE_BYTES = 2_000_000
 MIN_TEXT_CHARS = 20  # fewer letters than this in a whole page or PDF: no article text to speak of
 
 

@@ -131,11 +131,14 @@ class LanguageSettings(BaseModel):
     )
 
 
+MAX_ARTICLE_BYTES = 2_000_000  # the largest file read as an article, unless max_upload_bytes says otherwise
+
+
 class InputSettings(BaseModel):
     """Limits on what users send."""
 
     max_question_chars: int = Field(2000, ge=10)
-    max_upload_bytes: int = Field(2_000_000, ge=1000)
+    max_upload_bytes: int = Field(MAX_ARTICLE_BYTES, ge=1000)
 
 
 class UISettings(BaseModel):

@@ -65,6 +65,16 @@ def german(monkeypatch) -> languages.LanguagePack:
 
 
 @pytest.mark.fast
+def test_the_packs_folder_can_be_set_in_kutip_toml(monkeypatch, tmp_path):
+    config = tmp_path / "kutip.toml"
+    config.write_text(f"language_packs = {str(PACKS)!r}\n", encoding="utf-8")
+    monkeypatch.delenv(languages.ENV, raising=False)
+    monkeypatch.setenv("KUTIP_CONFIG", str(config))
+    languages.reload()
+    assert "de" in languages.available() and languages.pack("de").abstain == GERMAN_ABSTAIN
+
+
+@pytest.mark.fast
 def test_the_builtin_packs_load_with_their_abstention_texts(builtin):
     assert languages.available() == ["id", "en"]
     for code in languages.available():

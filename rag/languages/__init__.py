@@ -130,8 +130,11 @@ class LanguagePackError(ValueError):
 
 
 def search_path() -> tuple[Path, ...]:
-    """The folders packs are looked up in, first match wins: ``KUTIP_LANGUAGE_PACKS``, then built-in."""
-    extra = [Path(p).expanduser() for p in os.environ.get(ENV, "").split(os.pathsep) if p.strip()]
+    """The folders packs are looked up in, first match wins: the ``language_packs`` setting
+    (``KUTIP_LANGUAGE_PACKS`` or ``kutip.toml``), then built-in."""
+    from ..settings import Settings  # settings know nothing of packs: no import cycle
+
+    extra = [Path(p).expanduser() for p in Settings().language_packs.split(os.pathsep) if p.strip()]
     return (*extra, BUILTIN)
 
 
