@@ -24,6 +24,11 @@ pytestmark = pytest.mark.fast
         ("Where did the flood happen?", "place"),
         ("Apakah sekolah ditutup?", "yesno"),
         ("Benarkah sekolah ditutup?", "yesno"),
+        ("Siapakah yang menutup sekolah?", "person"),  # -kah on a question word keeps it a wh-question
+        ("kapankah sekolah ditutup?", "time"),
+        ("Berapakah sekolah yang ditutup?", "figure"),
+        ("Dimanakah sekolah itu?", "place"),
+        ("Bagaimanakah sekolah itu ditutup?", "open"),
         ("Did the mayor close the schools?", "yesno"),
         ("Apakah nama sungai terpanjang di Jawa?", "thing"),  # Indonesian "what is the name of …"
         ("Apa saja yang dibahas artikel-artikel ini?", "list"),
