@@ -256,6 +256,11 @@ class ChatMLLLM(CustomLLM):
     def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
         raise NotImplementedError
 
+    def writing_options(self, markers: Sequence[str], span: tuple[str, str] | None, max_tokens: int) -> dict[str, Any]:
+        """What this backend is given to write an answer (``rag.write``): none by default, so
+        the markers and any copied span are checked afterwards (``rag.check``)."""
+        return {}
+
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         return CompletionResponse(text="".join(self._generate(prompt, **kwargs)))
@@ -281,6 +286,58 @@ class ChatMLLLM(CustomLLM):
                 yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=piece)
 
         return gen()
+
+
+class SpanConstraint:
+    """A logits processor that makes the answer a span of ``sentence`` copied word for word (it
+    starts at a word and ends at a word's end), then `` [letter].`` and the end of the text: what a
+    GBNF grammar of the sentence's substrings would allow, applied as one mask per step over the
+    few tokens that occur in the sentence (``texts``: each token id's text)."""
+
+    _ENDS = " ,.;:!?)\"'\u201d\u2019"
+
+    def __init__(self, texts: Sequence[str], eos: int, letter: str, sentence: str) -> None:
+        self.texts = texts
+        self.eos = eos
+        self.source = " " + " ".join(sentence.split())
+        self.by_text: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            if t and t in self.source and not any(c in t for c in "\n\ufffd[]"):
+                self.by_text.setdefault(t, []).append(i)
+        self.longest = max((len(t) for t in self.by_text), default=1)
+        src = self.source
+        self.starts = [i for i, ch in enumerate(src) if ch == " " and i + 1 < len(src) and not src[i + 1].isspace()]
+        self.opening = [i for i, t in enumerate(texts) if t == " ["] or [texts.index("[")]
+        self.letter = letter
+        self.letter_id = texts.index(letter)
+        self.closing = texts.index("].") if "]." in texts else texts.index("]")
+        self.first: int | None = None
+
+    def can_end(self, p: int) -> bool:
+        return p == len(self.source) or (self.source[p] in self._ENDS and not self.source[p - 1].isspace())
+
+    def allowed(self, written: str) -> list[int]:
+        """The token ids that may follow ``written`` (the answer so far)."""
+        if "[" in written:  # the span is closed: its marker, then the end
+            after = written[written.index("[") + 1 :]
+            return [self.letter_id if not after else self.closing if after == self.letter else self.eos]
+        src = self.source
+        at = [p + len(written) for p in self.starts if src.startswith(written, p)]
+        keep: list[int] = []
+        for q in at:
+            for n in range(1, min(self.longest, len(src) - q) + 1):
+                keep.extend(self.by_text.get(src[q : q + n], []))
+        if (written.strip() and any(self.can_end(q) for q in at)) or not keep:
+            keep.extend(self.opening)
+        return keep
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.first is None:
+            self.first = len(input_ids)
+        written = "".join(self.texts[int(t)] for t in input_ids[self.first :])
+        keep = np.zeros(len(scores), dtype=bool)
+        keep[self.allowed(written)] = True
+        return np.where(keep, scores, -np.inf).astype(scores.dtype)
 
 
 class LlamaCppLLM(ChatMLLLM):
@@ -416,6 +473,14 @@ class LlamaCppLLM(ChatMLLLM):
 
         return constrain
 
+    def writing_options(self, markers: Sequence[str], span: tuple[str, str] | None, max_tokens: int) -> dict[str, Any]:
+        """The writing is constrained as it is sampled: markers name only ``markers``, and with
+        ``span`` ((letter, sentence)) the answer is a span copied from that sentence."""
+        return {"max_tokens": max_tokens, "markers": list(markers), "span": span, "stop": ["\n"]}
+
+    def _span_constraint(self, letter: str, sentence: str) -> SpanConstraint:
+        return SpanConstraint(self._bracket_tokens()["texts"], self._llama.token_eos(), letter, sentence)
+
     def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
         max_tokens = int(kwargs.get("max_tokens", self.max_new_tokens))
         budget = self.n_ctx - self.count_tokens(prompt) - 8
@@ -424,8 +489,8 @@ class LlamaCppLLM(ChatMLLLM):
                 f"The prompt ({self.n_ctx - budget - 8} tokens) leaves {max(budget, 0)} of the model's {self.n_ctx}-token "
                 "context window for the answer; ask with fewer sentences (top_k) or raise KUTIP_CONTEXT_WINDOW."
             )
-        markers = kwargs.get("markers")
-        processors = [self._marker_constraint(markers)] if markers else None
+        markers, span = kwargs.get("markers"), kwargs.get("span")
+        processors = [self._span_constraint(*span)] if span else [self._marker_constraint(markers)] if markers else None
         with self._lock:
             for chunk in self._llama.create_completion(
                 prompt=prompt,

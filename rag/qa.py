@@ -25,7 +25,7 @@ from .read import Reading, number_candidates, read
 from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Considered, Timings
 from .settings import Settings
-from .write import write
+from .write import copy_span, write
 
 History = Sequence[tuple[str, str]]
 
@@ -195,8 +195,9 @@ class QA:
             yield self.abstention(query, settings, done(), reason, **read_out)
             return
         pieces: list[str] = []
+        span = copy_span(query, reading) if settings.copy_spans else None
         with backend_errors(settings):
-            for piece in write(self.llm(settings), messages, reading.chosen, settings.max_new_tokens):
+            for piece in write(self.llm(settings), messages, reading.chosen, settings.max_new_tokens, span):
                 if timings.first_token_s is None:
                     timings.first_token_s = round(time.perf_counter() - started, 4)
                 pieces.append(piece)

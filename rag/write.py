@@ -1,10 +1,12 @@
 """Write: the answer, from the chosen sentences only, continuing the reading turn.
 
 The answer turn already says which sentences are the evidence ("Evidence: B, D"); the model
-continues with "Answer:" and writes in the question's language. With llama.cpp a constraint on
-each step's logits lets its markers name only the chosen ids ([B], [D]) (``LlamaCppLLM``); with
-Ollama the markers are checked afterwards (``rag.check``), as every answer's are. The answer is one
-line: writing stops at its end.
+continues with "Answer:" and writes in the question's language. Each backend says how its writing
+is constrained (``writing_options``): with llama.cpp a constraint on each step's logits lets its
+markers name only the chosen ids ([B], [D]), and a one-fact answer from one sentence in the
+question's language is a span copied from that sentence (``copy_span``), so names and figures come
+out as the sentence states them. Other backends write freely and are checked afterwards
+(``rag.check``), as every answer is. The answer is one line: writing stops at its end.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from .read import ANSWER, EVIDENCE
+from .prompts import one_line
+from .query import Query
+from .read import ANSWER, EVIDENCE, Reading
 
 
 def write_messages(read_messages: Sequence[ChatMessage], chosen: Sequence[str]) -> list[ChatMessage]:
@@ -23,13 +27,25 @@ def write_messages(read_messages: Sequence[ChatMessage], chosen: Sequence[str]) 
     return [*head, ChatMessage(role=MessageRole.ASSISTANT, content=f"{EVIDENCE} {', '.join(chosen)}\n{ANSWER}")]
 
 
-def write(llm: Any, messages: list[ChatMessage], chosen: Sequence[str], max_tokens: int) -> Iterator[str]:
-    """Stream the answer's text pieces (markers are the chosen ids: ``[B]``)."""
-    from .models import LlamaCppLLM
+def copy_span(query: Query, reading: Reading) -> tuple[str, str] | None:
+    """(letter, sentence) when the answer should be a span copied from its one chosen sentence: the
+    question asks one fact (not yes/no, a list, an open question, several parts or a timeline) and
+    the sentence is in the question's language (across languages the span must be translated)."""
+    if query.many or query.asks == "yesno" or len(reading.chosen) != 1:
+        return None
+    chosen = reading.candidate(reading.chosen[0])
+    if chosen.sentence.language != query.language:
+        return None
+    return chosen.letter, one_line(chosen.sentence.text)
 
-    extra: dict[str, Any] = (
-        {"max_tokens": max_tokens, "markers": list(chosen), "stop": ["\n"]} if isinstance(llm, LlamaCppLLM) else {}
-    )
+
+def write(
+    llm: Any, messages: list[ChatMessage], chosen: Sequence[str], max_tokens: int, span: tuple[str, str] | None = None
+) -> Iterator[str]:
+    """Stream the answer's text pieces (markers are the chosen ids: ``[B]``); with ``span`` the
+    backend copies the answer from that sentence if it can constrain its writing."""
+    hook = getattr(llm, "writing_options", None)
+    extra: dict[str, Any] = hook(chosen, span, max_tokens) if hook else {}
     for chunk in llm.stream_chat(write_messages(messages, chosen), **extra):
         if chunk.delta:
             if "\n" in chunk.delta:  # the answer is one line; what follows is not part of it

@@ -328,3 +328,33 @@ def test_qa_abstains_without_writing_when_none_is_likely(scratch_settings):
     assert answer.abstained and answer.language == "en" and "P(none) = 0.80" in answer.abstain_reason
     assert [kind for kind, _ in llm.calls] == ["choose"]  # nothing was written
     assert answer.text == "The articles do not contain the answer to this question."
+
+
+@pytest.mark.llm
+def test_a_copied_answer_is_a_span_of_the_sentence_it_cites(tmp_path_factory):
+    """With ``copy_spans`` the real model's one-fact answers over a made-up corpus are words of
+    their cited sentence, copied exactly, with that sentence's marker; an English question is
+    written freely (its span would need translating)."""
+    import re
+
+    from rag.prompts import strip_markers
+    from rag.qa import QA
+
+    from .conftest import FIXTURE_CORPUS, index_folder
+
+    files = {p.name: p.read_text(encoding="utf-8") for p in FIXTURE_CORPUS.glob("*.txt")}
+    settings, index, _ = index_folder(tmp_path_factory, files)
+    qa = QA(settings.model_copy(update={"llm": FAST_MODEL, "copy_spans": True, "none_threshold": 1.0}), index)
+    answered = 0
+    for question in (
+        "Berapa hektare sawah yang diairi Bendungan Sigura?",
+        "Siapa Bupati Arka?",
+        "Berapa kapasitas pembangkit listrik Bendungan Sigura?",
+    ):
+        answer = qa.ask(question)
+        if answer.abstained:
+            continue
+        answered += 1
+        assert len(answer.citations) == 1 and re.search(r"\[1\]\.?$", answer.text)
+        assert strip_markers(answer.text).rstrip(".") in answer.citations[0].sentence
+    assert answered >= 2

@@ -17,3 +17,69 @@ def test_the_writing_continues_the_reading_turn_with_markers_only_for_chosen_ids
         ChatMessage(role=MessageRole.ASSISTANT, content="Evidence:"),
     ]
     assert write_messages(read_turn, ["B", "D"])[-1].content == "Evidence: B, D\nAnswer:"
+
+
+# ---------------------------------------------------------------- copying a span (rag.models.SpanConstraint)
+
+# A toy vocabulary: whole words with and without a leading space, their pieces, punctuation, the
+# marker's tokens, and words that are not in the sentence (a paraphrase the constraint must refuse).
+SENTENCE = "Wali kota Rina Hapsari menutup 45 sekolah selama dua hari."
+VOCAB = sorted(
+    {w for word in SENTENCE.rstrip(".").split() for w in (word, " " + word, word[:2], word[2:])}
+    | {" ", ".", ",", " [", "[", "]", "].", "A", "B", "C", " ditutup", " empat", "<eos>", "\n"}
+)
+EOS = VOCAB.index("<eos>")
+
+
+def greedy(constraint, preference, limit=40):
+    """Decode greedily under ``constraint``: each step takes the allowed token ``preference`` ranks
+    highest (a list of texts, best first; anything else scores by length)."""
+    import numpy as np
+
+    ids: list[int] = [0, 0, 0]  # a "prompt" before the answer
+    for _ in range(limit):
+        scores = np.array([100.0 - preference.index(t) if t in preference else len(t) for t in VOCAB], dtype=np.float32)
+        token = int(np.argmax(constraint(ids, scores)))
+        if token == EOS:
+            break
+        ids.append(token)
+    return "".join(VOCAB[i] for i in ids[3:])
+
+
+def test_a_copied_span_is_words_of_the_sentence_then_its_marker():
+    from rag.models import SpanConstraint
+
+    constraint = SpanConstraint(VOCAB, EOS, "B", SENTENCE)
+    start = {VOCAB[i] for i in constraint.allowed("")}
+    assert " Rina" in start and " menutup" in start  # a span starts at a word
+    assert "ina" not in start and " ditutup" not in start and " [" not in start  # not mid-word, not made up, not empty
+    assert " [" in {VOCAB[i] for i in constraint.allowed(" 45 sekolah")}  # it may end at a word's end
+    assert " [" not in {VOCAB[i] for i in constraint.allowed(" 45 se")}  # but not mid-word
+    assert [VOCAB[i] for i in constraint.allowed(" 45 sekolah [")] == ["B"]  # only its own sentence's letter
+    assert [VOCAB[i] for i in constraint.allowed(" 45 sekolah [B")] == ["]."]
+    assert constraint.allowed(" 45 sekolah [B].") == [EOS]
+    # a model that would paraphrase ("ditutup", "empat") still writes what the sentence says
+    assert greedy(constraint, [" empat", " ditutup", " 45", " sekolah", " ["]) == " 45 sekolah [B]."
+    # a span can run to the sentence's end, and then it must close
+    assert greedy(constraint, [" dua", " hari", "."]) == " dua hari. [B]."
+
+
+def test_a_span_is_copied_only_for_one_fact_from_one_sentence_in_the_questions_language():
+    from rag.query import parse_query
+    from rag.read import Reading, number_candidates
+    from rag.write import copy_span
+
+    from .scripted import FLOOD
+
+    candidates = number_candidates(FLOOD, [0.9, 0.8, 0.7])
+
+    def reading(*chosen: str) -> Reading:
+        return Reading(candidates=candidates, probs={}, p_none=0.0, ranking=list(chosen), chosen=list(chosen))
+
+    assert copy_span(parse_query("Berapa sekolah yang ditutup wali kota?"), reading("B")) == (
+        "B",
+        "Wali kota Rina Hapsari menutup 45 sekolah selama dua hari.",
+    )
+    assert copy_span(parse_query("How many schools did the mayor close?"), reading("B")) is None  # translate instead
+    assert copy_span(parse_query("Apakah sekolah ditutup?"), reading("B")) is None  # yes or no, with its reason
+    assert copy_span(parse_query("Apa saja yang terjadi saat banjir?"), reading("A", "B")) is None  # a list
