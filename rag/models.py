@@ -312,6 +312,7 @@ class SpanConstraint:
         self.letter_id = texts.index(letter)
         self.closing = texts.index("].") if "]." in texts else texts.index("]")
         self.first: int | None = None
+        self.steps: list[float] = []
 
     def can_end(self, p: int) -> bool:
         return p == len(self.source) or (self.source[p] in self._ENDS and not self.source[p - 1].isspace())
@@ -337,7 +338,17 @@ class SpanConstraint:
         written = "".join(self.texts[int(t)] for t in input_ids[self.first :])
         keep = np.zeros(len(scores), dtype=bool)
         keep[self.allowed(written)] = True
-        return np.where(keep, scores, -np.inf).astype(scores.dtype)
+        masked = np.where(keep, scores, -np.inf)
+        if "[" not in written:  # how sure the model is of each copied step, among what it may copy
+            top = float(np.max(masked))
+            self.steps.append(1.0 / float(np.sum(np.exp(masked[keep] - top))))
+        return masked.astype(scores.dtype)
+
+    @property
+    def confidence(self) -> list[float]:
+        """Per copied step, the best allowed token's probability renormalised over the allowed
+        tokens: where the span starts is the first, where it stops the last."""
+        return [round(p, 4) for p in self.steps]
 
 
 class LlamaCppLLM(ChatMLLLM):
@@ -476,7 +487,8 @@ class LlamaCppLLM(ChatMLLLM):
     def writing_options(self, markers: Sequence[str], span: tuple[str, str] | None, max_tokens: int) -> dict[str, Any]:
         """The writing is constrained as it is sampled: markers name only ``markers``, and with
         ``span`` ((letter, sentence)) the answer is a span copied from that sentence."""
-        return {"max_tokens": max_tokens, "markers": list(markers), "span": span, "stop": ["\n"]}
+        processor = self._span_constraint(*span) if span else self._marker_constraint(markers) if markers else None
+        return {"max_tokens": max_tokens, "processor": processor, "stop": ["\n"]}
 
     def _span_constraint(self, letter: str, sentence: str) -> SpanConstraint:
         return SpanConstraint(self._bracket_tokens()["texts"], self._llama.token_eos(), letter, sentence)
@@ -489,8 +501,8 @@ class LlamaCppLLM(ChatMLLLM):
                 f"The prompt ({self.n_ctx - budget - 8} tokens) leaves {max(budget, 0)} of the model's {self.n_ctx}-token "
                 "context window for the answer; ask with fewer sentences (top_k) or raise KUTIP_CONTEXT_WINDOW."
             )
-        markers, span = kwargs.get("markers"), kwargs.get("span")
-        processors = [self._span_constraint(*span)] if span else [self._marker_constraint(markers)] if markers else None
+        processor = kwargs.get("processor")
+        processors = [processor] if processor is not None else None
         with self._lock:
             for chunk in self._llama.create_completion(
                 prompt=prompt,

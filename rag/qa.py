@@ -25,7 +25,7 @@ from .read import Reading, number_candidates, read
 from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Considered, Timings
 from .settings import Settings
-from .write import copy_span, write
+from .write import copy_span, write, writing_options
 
 History = Sequence[tuple[str, str]]
 
@@ -196,14 +196,17 @@ class QA:
             return
         pieces: list[str] = []
         span = copy_span(query, reading) if settings.copy_spans else None
+        llm = self.llm(settings)
+        extra = writing_options(llm, reading.chosen, settings.max_new_tokens, span)
         with backend_errors(settings):
-            for piece in write(self.llm(settings), messages, reading.chosen, settings.max_new_tokens, span):
+            for piece in write(llm, messages, reading.chosen, extra):
                 if timings.first_token_s is None:
                     timings.first_token_s = round(time.perf_counter() - started, 4)
                 pieces.append(piece)
                 yield piece
         written = "".join(pieces)
         read_out["written"] = written
+        read_out["span_confidence"] = getattr(extra.get("processor"), "confidence", None)
         checked = check(written, query, reading)
         if checked.abstain_reason is not None:
             yield self.abstention(

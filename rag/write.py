@@ -39,13 +39,18 @@ def copy_span(query: Query, reading: Reading) -> tuple[str, str] | None:
     return chosen.letter, one_line(chosen.sentence.text)
 
 
-def write(
-    llm: Any, messages: list[ChatMessage], chosen: Sequence[str], max_tokens: int, span: tuple[str, str] | None = None
-) -> Iterator[str]:
-    """Stream the answer's text pieces (markers are the chosen ids: ``[B]``); with ``span`` the
-    backend copies the answer from that sentence if it can constrain its writing."""
+def writing_options(
+    llm: Any, chosen: Sequence[str], max_tokens: int, span: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """What ``llm`` is given to write (its ``writing_options``; none for a backend without them):
+    markers only for ``chosen``, and with ``span`` the answer copied from that sentence if the
+    backend can constrain its writing (its ``processor`` then reports its ``confidence``)."""
     hook = getattr(llm, "writing_options", None)
-    extra: dict[str, Any] = hook(chosen, span, max_tokens) if hook else {}
+    return hook(chosen, span, max_tokens) if hook else {}
+
+
+def write(llm: Any, messages: list[ChatMessage], chosen: Sequence[str], extra: dict[str, Any]) -> Iterator[str]:
+    """Stream the answer's text pieces (markers are the chosen ids: ``[B]``)."""
     for chunk in llm.stream_chat(write_messages(messages, chosen), **extra):
         if chunk.delta:
             if "\n" in chunk.delta:  # the answer is one line; what follows is not part of it
