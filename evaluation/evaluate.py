@@ -391,6 +391,7 @@ def run(
                 "max_chosen_many",
                 "none_threshold",
                 "abstain_threshold",
+                "copy_spans",
             },
         ),
         "questions": len(questions),
@@ -419,6 +420,20 @@ def rescore(report: dict[str, Any]) -> dict[str, Any]:
         {name: [Record.model_validate(r) for r in recs] for name, recs in report["records"].items()}
     )
     return report
+
+
+def replaced(base: dict[str, Any], rerun: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with its records for the questions ``rerun`` asked replaced by ``rerun``'s: a change
+    that can only alter some answers is measured by re-asking those (greedy decoding: the others
+    would come out the same). ``base`` must have been run at the same P(none) threshold."""
+    if base.get("none_threshold") != rerun.get("none_threshold"):
+        raise ValueError("the re-run and the report it updates must use the same P(none) threshold")
+    out = json.loads(json.dumps(base))
+    for name, records in rerun["records"].items():
+        new = {r["id"]: r for r in records}
+        out["records"][name] = [new.pop(r["id"], r) for r in out["records"].get(name, [])] + list(new.values())
+    out["replaced"] = sorted({r["id"] for recs in rerun["records"].values() for r in recs})
+    return rescore(out)
 
 
 def at_threshold(report: dict[str, Any], none_threshold: float) -> dict[str, Any]:
@@ -515,6 +530,11 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         questions = questions[:: args.every]
     if args.limit:
         questions = questions[: args.limit]
+    if args.only:
+        wanted = {i.strip() for i in args.only.split(",") if i.strip()}
+        if unknown := wanted - {q.id for q in questions}:
+            raise SystemExit(f"kutip eval: no such question id(s) in {path}: {', '.join(sorted(unknown))}")
+        questions = [q for q in questions if q.id in wanted]
     total = len(questions) * (2 if args.compare else 1)
     with Progress(transient=True) as bar:
         task = bar.add_task("evaluating", total=total)
@@ -525,6 +545,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             oracle=args.oracle,
             progress=lambda system, q: bar.update(task, advance=1, description=f"{system} {q.id}"),
         )
+    if args.into:
+        report = replaced(json.loads(Path(args.into).read_text()), report)
     out = Path(args.out)
     write_report(report, out)
     overall = {name: s["overall"] for name, s in report["systems"].items()}

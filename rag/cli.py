@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["all", "dev", "test"], default="all")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions (0 = all)")
     p.add_argument("--every", type=int, default=1, help="only every k-th question (a sample with the set's mix)")
+    p.add_argument("--only", default="", help="only these question ids (comma-separated)")
+    p.add_argument(
+        "--into",
+        default="",
+        help="a report.json whose records for the questions asked are replaced by this run's (the rest kept)",
+    )
     p.add_argument("--compare", action="store_true", help="also run the plain llama-index peer")
     p.add_argument(
         "--oracle",

@@ -160,28 +160,31 @@ def test_oracle_answers_from_the_gold_sentences_only(fast_settings, tmp_path):
 # ----------------------------------------------------------------------------- the fast layer: the eval's decision curve
 
 
+def rec(i, answerable, p_none, fact):
+    from evaluation.evaluate import Record
+
+    return Record(
+        id=f"r{i}",
+        system="kutip",
+        category="c",
+        language="id",
+        answerable=answerable,
+        question="q",
+        answer="a [1]",
+        abstained=False,
+        cited_ids=["x:1"],
+        cited_texts=["s"],
+        p_none=p_none,
+        fact_hit=fact if answerable else None,
+        fact_and_cited=fact if answerable else None,
+        citation_hit=fact if answerable else None,
+        citation_precision=1.0 if answerable else 0.0,
+    )
+
+
 @pytest.mark.fast
 def test_a_report_rescored_at_a_lower_threshold_matches_its_curve():
-    from evaluation.evaluate import Record, at_threshold, score_systems
-
-    def rec(i, answerable, p_none, fact):
-        return Record(
-            id=f"r{i}",
-            system="kutip",
-            category="c",
-            language="id",
-            answerable=answerable,
-            question="q",
-            answer="a [1]",
-            abstained=False,
-            cited_ids=["x:1"],
-            cited_texts=["s"],
-            p_none=p_none,
-            fact_hit=fact if answerable else None,
-            fact_and_cited=fact if answerable else None,
-            citation_hit=fact if answerable else None,
-            citation_precision=1.0 if answerable else 0.0,
-        )
+    from evaluation.evaluate import at_threshold, score_systems
 
     records = [rec(0, True, 0.02, True), rec(1, True, 0.3, True), rec(2, False, 0.4, False), rec(3, False, 0.05, False)]
     report = {
@@ -198,3 +201,23 @@ def test_a_report_rescored_at_a_lower_threshold_matches_its_curve():
     )
     with pytest.raises(ValueError):
         at_threshold(at_threshold(report, 0.25), 0.5)
+
+
+@pytest.mark.fast
+def test_a_rerun_of_some_questions_replaces_only_their_records():
+    from evaluation.evaluate import replaced, score_systems
+
+    def report(records, threshold=1.0):
+        return {
+            "none_threshold": threshold,
+            "systems": score_systems({"kutip": records}),
+            "records": {"kutip": [r.model_dump() for r in records]},
+        }
+
+    base = report([rec(0, True, 0.02, False), rec(1, True, 0.02, True), rec(2, False, 0.05, False)])
+    merged = replaced(base, report([rec(0, True, 0.02, True)]))
+    assert [r["id"] for r in merged["records"]["kutip"]] == ["r0", "r1", "r2"] and merged["replaced"] == ["r0"]
+    assert merged["systems"]["kutip"]["overall"]["fact_and_cited"] == 1.0  # r0 now has its fact
+    assert base["systems"]["kutip"]["overall"]["fact_and_cited"] == 0.5  # the base report is left as it was
+    with pytest.raises(ValueError):
+        replaced(base, report([rec(0, True, 0.02, True)], threshold=0.15))
