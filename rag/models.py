@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -39,6 +39,11 @@ from llama_index.core.llms.llm import LLM
 from pydantic import BaseModel, PrivateAttr
 
 from .errors import ModelFileError, PromptBudgetError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .write import CopySpan
 
 # ----------------------------------------------------------------------------- packaged GGUF
 
@@ -256,7 +261,7 @@ class ChatMLLLM(CustomLLM):
     def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
         raise NotImplementedError
 
-    def writing_options(self, markers: Sequence[str], span: tuple[str, str] | None, max_tokens: int) -> dict[str, Any]:
+    def writing_options(self, markers: Sequence[str], span: CopySpan | None, max_tokens: int) -> dict[str, Any]:
         """What this backend is given to write an answer (``rag.write``): none by default, so
         the markers and any copied span are checked afterwards (``rag.check``)."""
         return {}
@@ -292,12 +297,21 @@ class SpanConstraint:
     """A logits processor that makes the answer a span of ``sentence`` copied word for word (it
     starts at a word and ends at a word's end), then `` [letter].`` and the end of the text: what a
     GBNF grammar of the sentence's substrings would allow, applied as one mask per step over the
-    few tokens that occur in the sentence (``texts``: each token id's text)."""
+    few tokens that occur in the sentence (``texts``: each token id's text). With ``must_hold``
+    the span may end only once it holds what that says (a figure, a time) or at the sentence's end."""
 
     _ENDS = " ,.;:!?)\"'\u201d\u2019"
 
-    def __init__(self, texts: Sequence[str], eos: int, letter: str, sentence: str) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        eos: int,
+        letter: str,
+        sentence: str,
+        must_hold: Callable[[str], bool] | None = None,
+    ) -> None:
         self.texts = texts
+        self.must_hold = must_hold
         self.eos = eos
         self.source = " " + " ".join(sentence.split())
         self.by_text: dict[str, list[int]] = {}
@@ -328,7 +342,8 @@ class SpanConstraint:
         for q in at:
             for n in range(1, min(self.longest, len(src) - q) + 1):
                 keep.extend(self.by_text.get(src[q : q + n], []))
-        if (written.strip() and any(self.can_end(q) for q in at)) or not keep:
+        holds = written.strip() and (self.must_hold is None or self.must_hold(written))
+        if (holds and any(self.can_end(q) for q in at)) or not keep:
             keep.extend(self.opening)
         return keep
 
@@ -484,14 +499,16 @@ class LlamaCppLLM(ChatMLLLM):
 
         return constrain
 
-    def writing_options(self, markers: Sequence[str], span: tuple[str, str] | None, max_tokens: int) -> dict[str, Any]:
+    def writing_options(self, markers: Sequence[str], span: CopySpan | None, max_tokens: int) -> dict[str, Any]:
         """The writing is constrained as it is sampled: markers name only ``markers``, and with
-        ``span`` ((letter, sentence)) the answer is a span copied from that sentence."""
-        processor = self._span_constraint(*span) if span else self._marker_constraint(markers) if markers else None
+        ``span`` the answer is a span copied from its sentence."""
+        processor = self._span_constraint(span) if span else self._marker_constraint(markers) if markers else None
         return {"max_tokens": max_tokens, "processor": processor, "stop": ["\n"]}
 
-    def _span_constraint(self, letter: str, sentence: str) -> SpanConstraint:
-        return SpanConstraint(self._bracket_tokens()["texts"], self._llama.token_eos(), letter, sentence)
+    def _span_constraint(self, span: CopySpan) -> SpanConstraint:
+        return SpanConstraint(
+            self._bracket_tokens()["texts"], self._llama.token_eos(), span.letter, span.sentence, span.must_hold
+        )
 
     def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
         max_tokens = int(kwargs.get("max_tokens", self.max_new_tokens))

@@ -216,3 +216,21 @@ def numbers(text: str) -> set[float]:
             value *= rules.scale[scale.lower()]
         found.add(round(value, 4))
     return found | word_numbers(text)
+
+
+@lru_cache(maxsize=4)
+def _time_words(languages: Packs) -> frozenset[str]:
+    """Month names and abbreviations, and day names, of every pack (lower-cased)."""
+    names = {m.lower() for p in languages.all for m in p.dates.months}
+    names |= {d.lower() for p in languages.all for d in p.dates.days if d.isalpha()}
+    return frozenset(names)
+
+
+def holds_figure(text: str) -> bool:
+    """The text states a figure: digits or a number in words."""
+    return bool(numbers(text))
+
+
+def holds_time(text: str) -> bool:
+    """The text states a time: a figure (a year, a date) or a month's or day's name."""
+    return holds_figure(text) or any(w in _time_words(packs()) for w in words(text))

@@ -11,14 +11,28 @@ out as the sentence states them. Other backends write freely and are checked aft
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from .prompts import one_line
 from .query import Query
 from .read import ANSWER, EVIDENCE, Reading
+from .text import holds_figure, holds_time
+
+
+class CopySpan(NamedTuple):
+    """What a one-fact answer is copied from: the chosen sentence and its letter, and what the
+    span must hold before it may end (``None``: anything the sentence says)."""
+
+    letter: str
+    sentence: str
+    must_hold: Callable[[str], bool] | None = None
+
+
+# what a span answering each kind of question must state, when its sentence states one
+_MUST_HOLD: dict[str, Callable[[str], bool]] = {"figure": holds_figure, "time": holds_time}
 
 
 def write_messages(read_messages: Sequence[ChatMessage], chosen: Sequence[str]) -> list[ChatMessage]:
@@ -27,21 +41,23 @@ def write_messages(read_messages: Sequence[ChatMessage], chosen: Sequence[str]) 
     return [*head, ChatMessage(role=MessageRole.ASSISTANT, content=f"{EVIDENCE} {', '.join(chosen)}\n{ANSWER}")]
 
 
-def copy_span(query: Query, reading: Reading) -> tuple[str, str] | None:
-    """(letter, sentence) when the answer should be a span copied from its one chosen sentence: the
-    question asks one fact (not yes/no, a list, an open question, several parts or a timeline) and
-    the sentence is in the question's language (across languages the span must be translated)."""
+def copy_span(query: Query, reading: Reading) -> CopySpan | None:
+    """The span to copy when the answer should be copied from its one chosen sentence: the question
+    asks one fact (not yes/no, a list, an open question, several parts or a timeline) and the
+    sentence is in the question's language (across languages the span must be translated). A
+    how-many or when question's span must hold a figure or a time if its sentence has one: "Kota
+    Raha adalah sebagai berikut:" does not answer "Berapa luas kota Raha?"."""
     if query.many or query.asks == "yesno" or len(reading.chosen) != 1:
         return None
     chosen = reading.candidate(reading.chosen[0])
     if chosen.sentence.language != query.language:
         return None
-    return chosen.letter, one_line(chosen.sentence.text)
+    sentence = one_line(chosen.sentence.text)
+    must_hold = _MUST_HOLD.get(query.asks)
+    return CopySpan(chosen.letter, sentence, must_hold if must_hold and must_hold(sentence) else None)
 
 
-def writing_options(
-    llm: Any, chosen: Sequence[str], max_tokens: int, span: tuple[str, str] | None = None
-) -> dict[str, Any]:
+def writing_options(llm: Any, chosen: Sequence[str], max_tokens: int, span: CopySpan | None = None) -> dict[str, Any]:
     """What ``llm`` is given to write (its ``writing_options``; none for a backend without them):
     markers only for ``chosen``, and with ``span`` the answer copied from that sentence if the
     backend can constrain its writing (its ``processor`` then reports its ``confidence``)."""

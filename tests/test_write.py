@@ -66,6 +66,20 @@ def test_a_copied_span_is_words_of_the_sentence_then_its_marker():
     assert greedy(fresh, [" dua", " hari", "."]) == " dua hari. [B]."
 
 
+def test_a_figure_or_time_span_may_end_only_once_it_holds_one():
+    from rag.models import SpanConstraint
+    from rag.text import holds_figure, holds_time
+
+    # a model that would stop after the name must go on to the figure (the how-many answer)
+    constraint = SpanConstraint(VOCAB, EOS, "B", SENTENCE, holds_figure)
+    assert " [" not in {VOCAB[i] for i in constraint.allowed(" Rina Hapsari")}
+    assert greedy(constraint, [" Rina", " [", " Hapsari", " menutup", " 45"]) == " Rina Hapsari menutup 45 [B]."
+    # where no figure follows, the span runs to the sentence's end and then closes
+    tail = SpanConstraint(VOCAB, EOS, "B", SENTENCE, lambda text: False)
+    assert greedy(tail, [" selama", " [", " dua", " hari", "."]).endswith("hari. [B].")
+    assert holds_time("pada Juni") and holds_time("tahun 1837") and not holds_time("Samuel Morse")
+
+
 def test_a_span_is_copied_only_for_one_fact_from_one_sentence_in_the_questions_language():
     from rag.query import parse_query
     from rag.read import Reading, number_candidates
@@ -78,10 +92,14 @@ def test_a_span_is_copied_only_for_one_fact_from_one_sentence_in_the_questions_l
     def reading(*chosen: str) -> Reading:
         return Reading(candidates=candidates, probs={}, p_none=0.0, ranking=list(chosen), chosen=list(chosen))
 
-    assert copy_span(parse_query("Berapa sekolah yang ditutup wali kota?"), reading("B")) == (
+    span = copy_span(parse_query("Berapa sekolah yang ditutup wali kota?"), reading("B"))
+    assert span is not None and (span.letter, span.sentence) == (
         "B",
         "Wali kota Rina Hapsari menutup 45 sekolah selama dua hari.",
     )
+    assert span.must_hold is not None and span.must_hold("45 sekolah") and not span.must_hold("Rina Hapsari")
+    who = copy_span(parse_query("Siapa yang menutup sekolah?"), reading("B"))
+    assert who is not None and who.must_hold is None  # a name is whatever the model copies
     assert copy_span(parse_query("How many schools did the mayor close?"), reading("B")) is None  # translate instead
     assert copy_span(parse_query("Apakah sekolah ditutup?"), reading("B")) is None  # yes or no, with its reason
     assert copy_span(parse_query("Apa saja yang terjadi saat banjir?"), reading("A", "B")) is None  # a list
