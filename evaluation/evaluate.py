@@ -69,7 +69,7 @@ class Record(BaseModel):
     fact_and_cited: bool | None = None
     p_none: float | None = None
     written: str | None = None  # the model's text before the check (re-checkable offline)
-    span_confidence: list[float] | None = None  # how sure the model was of each step of a copied span
+    copied: bool = False  # the answer was a span copied from its sentence
     considered: list[dict[str, Any]] = []  # what the model read: id, retrieval rank, probability, chosen, gold
     abstain_reason: str | None = None
     language_ok: bool = False
@@ -96,7 +96,7 @@ def _score_answer(rec: Record, q: Question, answer: Answer) -> None:
     """Fill ``rec`` with an answer (or abstention) and what the judge makes of it."""
     rec.answer, rec.abstained, citations = answer.text, answer.abstained, answer.citations
     rec.p_none, rec.abstain_reason, rec.written = answer.p_none, answer.abstain_reason, answer.written
-    rec.span_confidence = answer.span_confidence
+    rec.copied = answer.copied
     rec.considered = [
         {
             "id": f"{c.article_id}:{c.sentence_index}",

@@ -326,7 +326,6 @@ class SpanConstraint:
         self.letter_id = texts.index(letter)
         self.closing = texts.index("].") if "]." in texts else texts.index("]")
         self.first: int | None = None
-        self.steps: list[float] = []
 
     def can_end(self, p: int) -> bool:
         return p == len(self.source) or (self.source[p] in self._ENDS and not self.source[p - 1].isspace())
@@ -353,17 +352,7 @@ class SpanConstraint:
         written = "".join(self.texts[int(t)] for t in input_ids[self.first :])
         keep = np.zeros(len(scores), dtype=bool)
         keep[self.allowed(written)] = True
-        masked = np.where(keep, scores, -np.inf)
-        if "[" not in written:  # how sure the model is of each copied step, among what it may copy
-            top = float(np.max(masked))
-            self.steps.append(1.0 / float(np.sum(np.exp(masked[keep] - top))))
-        return masked.astype(scores.dtype)
-
-    @property
-    def confidence(self) -> list[float]:
-        """Per copied step, the best allowed token's probability renormalised over the allowed
-        tokens: where the span starts is the first, where it stops the last."""
-        return [round(p, 4) for p in self.steps]
+        return np.where(keep, scores, -np.inf).astype(scores.dtype)
 
 
 class LlamaCppLLM(ChatMLLLM):

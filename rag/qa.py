@@ -206,7 +206,7 @@ class QA:
                 yield piece
         written = "".join(pieces)
         read_out["written"] = written
-        read_out["span_confidence"] = getattr(extra.get("processor"), "confidence", None)
+        read_out["copied"] = span is not None and extra.get("processor") is not None
         checked = check(written, query, reading)
         if checked.abstain_reason is not None:
             yield self.abstention(

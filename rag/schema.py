@@ -62,7 +62,4 @@ class Answer(BaseModel):
     )
     considered: list[Considered] = Field([], description="Every sentence the model read, in the order shown.")
     written: str | None = Field(None, description="What the model wrote, before the check (None: nothing was written).")
-    span_confidence: list[float] | None = Field(
-        None,
-        description="How sure the model was of each step of a copied span (rag.models.SpanConstraint; None: not copied).",
-    )
+    copied: bool = Field(False, description="The answer was written as a span copied from its sentence (rag.write).")

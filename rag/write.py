@@ -60,7 +60,7 @@ def copy_span(query: Query, reading: Reading) -> CopySpan | None:
 def writing_options(llm: Any, chosen: Sequence[str], max_tokens: int, span: CopySpan | None = None) -> dict[str, Any]:
     """What ``llm`` is given to write (its ``writing_options``; none for a backend without them):
     markers only for ``chosen``, and with ``span`` the answer copied from that sentence if the
-    backend can constrain its writing (its ``processor`` then reports its ``confidence``)."""
+    backend can constrain its writing."""
     hook = getattr(llm, "writing_options", None)
     return hook(chosen, span, max_tokens) if hook else {}
 
