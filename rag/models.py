@@ -298,7 +298,8 @@ class SpanConstraint:
     starts at a word and ends at a word's end), then `` [letter].`` and the end of the text: what a
     GBNF grammar of the sentence's substrings would allow, applied as one mask per step over the
     few tokens that occur in the sentence (``texts``: each token id's text). With ``must_hold``
-    the span may end only once it holds what that says (a figure, a time) or at the sentence's end."""
+    the span starts where what that says (a figure, a time) is still ahead, and may end only once it
+    holds it."""
 
     _ENDS = " ,.;:!?)\"'\u201d\u2019"
 
@@ -321,6 +322,8 @@ class SpanConstraint:
         self.longest = max((len(t) for t in self.by_text), default=1)
         src = self.source
         self.starts = [i for i, ch in enumerate(src) if ch == " " and i + 1 < len(src) and not src[i + 1].isspace()]
+        if must_hold is not None:  # start where what the span must hold is still ahead
+            self.starts = [i for i in self.starts if must_hold(src[i:])] or self.starts
         self.opening = [i for i, t in enumerate(texts) if t == " ["] or [texts.index("[")]
         self.letter = letter
         self.letter_id = texts.index(letter)

@@ -73,6 +73,9 @@ def test_a_figure_or_time_span_may_end_only_once_it_holds_one():
     constraint = SpanConstraint(VOCAB, EOS, "B", SENTENCE, holds_figure)
     assert " [" not in {VOCAB[i] for i in constraint.allowed(" Rina Hapsari")}
     assert greedy(constraint, [" Rina", " [", " Hapsari", " menutup", " 45"]) == " Rina Hapsari menutup 45 [B]."
+    # it starts where the figure is still ahead
+    ahead = {VOCAB[i] for i in SpanConstraint(VOCAB, EOS, "B", SENTENCE, lambda text: "45" in text).allowed("")}
+    assert " Rina" in ahead and " 45" in ahead and " sekolah" not in ahead
     # where no figure follows, the span runs to the sentence's end and then closes
     tail = SpanConstraint(VOCAB, EOS, "B", SENTENCE, lambda text: False)
     assert greedy(tail, [" selama", " [", " dua", " hari", "."]).endswith("hari. [B].")
