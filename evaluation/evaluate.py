@@ -326,9 +326,13 @@ def plot(report: dict[str, Any], out: Path) -> list[str]:
     return files
 
 
+# dense where the default is chosen (a few hundredths), coarse above
+CURVE_THRESHOLDS = (0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.01)
+
+
 def curve(
     records: list[Record],
-    thresholds: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01),
+    thresholds: tuple[float, ...] = CURVE_THRESHOLDS,
 ) -> list[dict[str, Any]]:
     """Abstention recall, false abstention and fact-and-cited had kutip abstained at each P(none)
     threshold (from the recorded P(none); answers abstained for another reason stay abstained)."""
