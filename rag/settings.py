@@ -119,7 +119,7 @@ class ReadingSettings(BaseModel):
     )
     max_chosen: int = Field(1, ge=1, le=8, description="Most sentences chosen for a one-fact question.")
     max_chosen_many: int = Field(4, ge=1, le=8, description="Most sentences chosen for a list/open/two-part question.")
-    none_threshold: float = Field(0.15, ge=0, le=1, description="P(none) at or above which kutip abstains.")
+    none_threshold: float = Field(0.06, ge=0, le=1, description="P(none) at or above which kutip abstains.")
     copy_spans: bool = Field(
         True,
         description="A one-fact answer from one sentence in the question's language is a span copied from it (llama.cpp; README).",
