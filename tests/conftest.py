@@ -19,6 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 FIXTURE_CORPUS = ROOT / "tests" / "fixtures" / "corpus"  # made-up articles: a corpus no test has to know by heart
 FAST_MODEL = "qwen2.5-coder-0.5b"
+# The default P(none) threshold (0.06) was chosen for the default 1.5B on dev data. The 0.5B, which
+# the flow tests (streaming, UI, CLI, servers) use for speed, was not tuned: those tests need it to
+# answer, so they run it at the threshold they passed at before (the 1.5B's old default). What
+# the 0.5B does at each threshold is measured by `kutip eval`, not asserted here.
+FAST_NONE_THRESHOLD = 0.15
 
 
 def sentence_id(articles: list[Article], text: str) -> str:
@@ -27,6 +32,8 @@ def sentence_id(articles: list[Article], text: str) -> str:
 
 
 def make_settings(data_dir: Path, **kwargs) -> Settings:
+    if kwargs.get("llm") == FAST_MODEL:
+        kwargs.setdefault("none_threshold", FAST_NONE_THRESHOLD)
     return Settings(data_dir=data_dir, corpus_dir=kwargs.pop("corpus_dir", SEEDS), **kwargs)
 
 

@@ -28,7 +28,7 @@ from rag.qa import QA
 from rag.schema import Answer
 from rag.settings import Settings
 
-from .conftest import FAST_MODEL, index_folder
+from .conftest import FAST_MODEL, FAST_NONE_THRESHOLD, index_folder
 from .test_retrieve import ARTICLES
 
 ALIAS = "kutip-test-0.5b"
@@ -125,6 +125,7 @@ def _openai(settings: Settings, server: Server, **kwargs: Any) -> Settings:
             "openai_base_url": server.url,
             "openai_model": ALIAS,
             "openai_timeout_s": 900.0,  # a loaded 2-core machine: the first prompt is processed whole
+            "none_threshold": FAST_NONE_THRESHOLD,  # it serves the 0.5B
             **kwargs,
         }
     )
@@ -147,7 +148,9 @@ def test_an_answer_through_the_server_reads_as_llamacpp_does_and_cites_what_it_r
         assert (citation.article_id, citation.sentence_index) in chosen
         assert texts[(citation.article_id, citation.sentence_index)] == citation.sentence
 
-    local = QA(base.model_copy(update={"llm": FAST_MODEL}), index=index).ask(QUESTION)
+    local = QA(base.model_copy(update={"llm": FAST_MODEL, "none_threshold": FAST_NONE_THRESHOLD}), index=index).ask(
+        QUESTION
+    )
     assert answer.p_none == pytest.approx(local.p_none, abs=0.02)
     assert [(c.article_id, c.sentence_index, c.chosen) for c in answer.considered] == [
         (c.article_id, c.sentence_index, c.chosen) for c in local.considered

@@ -208,7 +208,12 @@ def test_injected_instructions_in_an_article_change_nothing(tmp_path, articles):
 
 @pytest.mark.llm
 def test_cli_ask_json_prints_only_the_answer(fast_settings):
-    env = {"KUTIP_DATA_DIR": str(fast_settings.data_dir), "KUTIP_LLM": FAST_MODEL, "PATH": "/usr/bin:/bin"}
+    env = {
+        "KUTIP_DATA_DIR": str(fast_settings.data_dir),
+        "KUTIP_LLM": FAST_MODEL,
+        "KUTIP_NONE_THRESHOLD": str(fast_settings.none_threshold),
+        "PATH": "/usr/bin:/bin",
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "rag.cli", "ask", "--json", "Berapa jangkauan rudal Hwasong-11?"],
         cwd=ROOT,
