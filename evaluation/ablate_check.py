@@ -72,7 +72,7 @@ def ablate(report: dict[str, Any], questions_path: Path, split: str, settings: S
         for rec in records:
             # kept as recorded: answers abstained before writing (P(none) at the threshold) and
             # follow-ups (checked against their rewritten question, which the record does not keep)
-            decided = rec.p_none is not None and rec.p_none >= settings.none_threshold
+            decided = rec.p_none is not None and rec.p_none >= settings.p_none_threshold
             fresh = rec.written is not None and not decided and not questions[rec.id].history
             reading = reading_of(rec, index, settings) if fresh else None
             rows.append(recheck(rec, questions[rec.id], reading, rules) if reading is not None else rec)

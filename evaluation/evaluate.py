@@ -383,7 +383,7 @@ def run(
         "model": model_label(settings).split(":", 1)[1],
         "backend": settings.backend,
         "oracle": oracle,
-        "none_threshold": settings.none_threshold,
+        "none_threshold": settings.p_none_threshold,
         "settings": settings.model_dump(
             mode="json",
             include={
@@ -523,7 +523,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
     if args.rescore:
-        report = at_threshold(json.loads(Path(args.rescore).read_text()), settings.none_threshold)
+        report = at_threshold(json.loads(Path(args.rescore).read_text()), settings.p_none_threshold)
         write_report(report, Path(args.out))
         print(markdown_table({n: s["overall"] for n, s in report["systems"].items()}, ["questions", *MAIN_METRICS[1:]]))
         return 0

@@ -93,7 +93,7 @@ def decide(query: Query, reading: Reading, top_dense: float, settings: object) -
     P(none) and the retrieval score, with thresholds tuned on public dev data (README)."""
     if top_dense < settings.abstain_threshold:  # type: ignore[attr-defined]
         return "no sentence is close enough to the question"
-    if reading.p_none >= settings.none_threshold:  # type: ignore[attr-defined]
+    if reading.p_none >= settings.p_none_threshold:  # type: ignore[attr-defined]
         return f"the model read the sentences and found none that answers (P(none) = {reading.p_none:.2f})"
     if not reading.chosen:
         return "no sentence was chosen"

@@ -21,6 +21,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LlmName = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
 
 
+# P(none) at or above which each packaged model abstains: for each, the lowest threshold at which
+# id-dev's false abstention stays within 0.07 (README, Results). A model behind Ollama or an
+# OpenAI-compatible server has not been tuned and gets the default model's value.
+NONE_THRESHOLDS: dict[str, float] = {"qwen2.5-coder-1.5b": 0.06, "qwen2.5-coder-0.5b": 0.15}
+
+
 def _toml_path() -> Path:
     return Path(os.environ.get("KUTIP_CONFIG", "kutip.toml"))
 
@@ -119,7 +125,12 @@ class ReadingSettings(BaseModel):
     )
     max_chosen: int = Field(1, ge=1, le=8, description="Most sentences chosen for a one-fact question.")
     max_chosen_many: int = Field(4, ge=1, le=8, description="Most sentences chosen for a list/open/two-part question.")
-    none_threshold: float = Field(0.06, ge=0, le=1, description="P(none) at or above which kutip abstains.")
+    none_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="P(none) at or above which kutip abstains; unset: the value tuned for the model (NONE_THRESHOLDS).",
+    )
     copy_spans: bool = Field(
         True,
         description="A one-fact answer from one sentence in the question's language is a span copied from it (llama.cpp; README).",
@@ -172,6 +183,14 @@ class Settings(
     a stage that needs one concern can take that class."""
 
     model_config = SettingsConfigDict(env_prefix="KUTIP_", extra="ignore", validate_default=True)
+
+    @property
+    def p_none_threshold(self) -> float:
+        """The P(none) at which kutip abstains: ``none_threshold`` if set, else the model's own."""
+        if self.none_threshold is not None:
+            return self.none_threshold
+        model = self.llm if self.backend == "llamacpp" else "qwen2.5-coder-1.5b"
+        return NONE_THRESHOLDS.get(model, NONE_THRESHOLDS["qwen2.5-coder-1.5b"])
 
     @classmethod
     def settings_customise_sources(

@@ -148,9 +148,7 @@ def test_an_answer_through_the_server_reads_as_llamacpp_does_and_cites_what_it_r
         assert (citation.article_id, citation.sentence_index) in chosen
         assert texts[(citation.article_id, citation.sentence_index)] == citation.sentence
 
-    local = QA(base.model_copy(update={"llm": FAST_MODEL, "none_threshold": FAST_NONE_THRESHOLD}), index=index).ask(
-        QUESTION
-    )
+    local = QA(base.model_copy(update={"llm": FAST_MODEL}), index=index).ask(QUESTION)
     assert answer.p_none == pytest.approx(local.p_none, abs=0.02)
     assert [(c.article_id, c.sentence_index, c.chosen) for c in answer.considered] == [
         (c.article_id, c.sentence_index, c.chosen) for c in local.considered

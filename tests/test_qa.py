@@ -211,7 +211,6 @@ def test_cli_ask_json_prints_only_the_answer(fast_settings):
     env = {
         "KUTIP_DATA_DIR": str(fast_settings.data_dir),
         "KUTIP_LLM": FAST_MODEL,
-        "KUTIP_NONE_THRESHOLD": str(fast_settings.none_threshold),
         "PATH": "/usr/bin:/bin",
     }
     proc = subprocess.run(
