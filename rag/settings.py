@@ -25,6 +25,7 @@ LlmName = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
 # id-dev's false abstention stays within 0.07 (README, Results). A model behind Ollama or an
 # OpenAI-compatible server has not been tuned and gets the default model's value.
 NONE_THRESHOLDS: dict[str, float] = {"qwen2.5-coder-1.5b": 0.06, "qwen2.5-coder-0.5b": 0.15}
+DEFAULT_LLM: LlmName = "qwen2.5-coder-1.5b"
 
 
 def _toml_path() -> Path:
@@ -59,7 +60,7 @@ class PathSettings(BaseModel):
 class ModelSettings(BaseModel):
     """Which model answers, through which backend, and the embedded llama.cpp's knobs."""
 
-    llm: LlmName = "qwen2.5-coder-1.5b"
+    llm: LlmName = DEFAULT_LLM
     backend: str = Field(
         "llamacpp", description="An entry of rag.backends.BACKENDS: llamacpp (embedded), ollama, openai."
     )
@@ -189,8 +190,7 @@ class Settings(
         """The P(none) at which kutip abstains: ``none_threshold`` if set, else the model's own."""
         if self.none_threshold is not None:
             return self.none_threshold
-        model = self.llm if self.backend == "llamacpp" else "qwen2.5-coder-1.5b"
-        return NONE_THRESHOLDS.get(model, NONE_THRESHOLDS["qwen2.5-coder-1.5b"])
+        return NONE_THRESHOLDS[self.llm if self.backend == "llamacpp" else DEFAULT_LLM]
 
     @classmethod
     def settings_customise_sources(

@@ -32,6 +32,18 @@ def test_decide_abstains_on_p_none_and_on_retrieval(scratch_settings):
     )
 
 
+def test_the_p_none_threshold_is_the_models_own_unless_set(scratch_settings):
+    from rag.settings import NONE_THRESHOLDS
+
+    unset = scratch_settings.model_copy(update={"none_threshold": None})
+    small = unset.model_copy(update={"llm": "qwen2.5-coder-0.5b"})
+    assert unset.p_none_threshold == NONE_THRESHOLDS["qwen2.5-coder-1.5b"]
+    assert small.p_none_threshold == NONE_THRESHOLDS["qwen2.5-coder-0.5b"] != unset.p_none_threshold
+    # a served model kutip cannot name gets the default model's; an explicit value always wins
+    assert small.model_copy(update={"backend": "ollama"}).p_none_threshold == unset.p_none_threshold
+    assert small.model_copy(update={"none_threshold": 0.3}).p_none_threshold == 0.3
+
+
 def reading_of(chosen: list[str], probs: dict[str, float] | None = None, sentences=FLOOD):
     from rag.read import Reading
 
