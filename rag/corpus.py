@@ -716,6 +716,9 @@ _OPEN_QUOTES = "“‘«"
 _CLOSE_QUOTES = "”’»"
 _CLOSERS = "\"'”’»)]"
 _BOUNDARY = re.compile(r"[.!?…]+")
+# Footnote references after a sentence's stop ("… di dunia.[1][2] Lebih dari …", Wikipedia and
+# papers): they belong to the sentence they close, and the next sentence starts after them.
+_FOOTNOTE_REFS = re.compile(r"(?:\[\d{1,3}\])+")
 _NON_SPACE = re.compile(r"\S")
 
 
@@ -761,6 +764,9 @@ def split_sentences(paragraph: str, language: str = "id") -> list[tuple[int, int
         end = m.end()
         while end < len(paragraph) and paragraph[end] in _CLOSERS:
             end += 1
+        refs = _FOOTNOTE_REFS.match(paragraph, end)
+        if refs:
+            end = refs.end()
         # no slicing of the rest of the paragraph here: that made long lines quadratic
         if not paragraph[end : end + 1].isspace():
             continue  # "10.000", "6,7", "A.S.", "Rp.5" and "...)" mid-token never end a sentence

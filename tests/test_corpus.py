@@ -190,6 +190,12 @@ def _split(text: str) -> list[str]:
         ('Dia berkata "kami siap." Berikutnya AS menjawab.', ['Dia berkata "kami siap."', "Berikutnya AS menjawab."]),
         ("Pejabat A.S. menolak. Korut diam.", ["Pejabat A.S. menolak.", "Korut diam."]),
         ("Apa benar? Ya! Benar.", ["Apa benar?", "Ya!", "Benar."]),
+        (
+            "Kota itu tertua di dunia.[1] Lebih dari 200 orang.",
+            ["Kota itu tertua di dunia.[1]", "Lebih dari 200 orang."],
+        ),
+        ("Didirikan 1899.[6][7] Klub ini besar.", ["Didirikan 1899.[6][7]", "Klub ini besar."]),
+        ("Luasnya 247,52km²[1] dan ramai.", ["Luasnya 247,52km²[1] dan ramai."]),
     ],
 )
 def test_split_rules(text, expected):

@@ -219,6 +219,8 @@ def _old_split_sentences(paragraph: str) -> list[tuple[int, int]]:
         end = m.end()
         while end < len(paragraph) and paragraph[end] in "\"'”’»)]":
             end += 1
+        refs = re.match(r"(?:\[\d{1,3}\])+", paragraph[end:])  # footnote references (session 12)
+        end += refs.end() if refs else 0
         rest = paragraph[end:]
         if not rest[:1].isspace():
             continue

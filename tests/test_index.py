@@ -473,3 +473,32 @@ def test_sqlite_manifest_beside_chroma_and_bm25(data_copy):
     assert sorted(p.name for p in settings.data_dir.iterdir()) == sorted(
         ["chroma", "bm25", manifest_path(settings).name]
     )
+
+
+def test_articles_split_under_an_older_rule_are_rewritten_on_sync(tmp_path, monkeypatch):
+    """A corpus indexed by an older kutip (another ``CONTEXT_RULE``: sentences split by older rules)
+    is rewritten when the folder is next followed, not served as it was split then."""
+    import rag.index.facade as facade
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "kanal.txt").write_text(
+        "Kanal Sigura adalah kanal tertua di kota itu.[1] Panjangnya 14 kilometer.[2][3] Kanal itu dibuka pada 1871.",
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path / "data", corpus_dir=corpus)
+    monkeypatch.setattr(facade, "CONTEXT_RULE", CONTEXT_RULE - 1)
+    SentenceIndex(settings).sync(corpus, quiet=True)
+    monkeypatch.setattr(facade, "CONTEXT_RULE", CONTEXT_RULE)
+    index = SentenceIndex(settings)
+    report = index.sync(corpus, quiet=True)
+    assert report is not None and report.updated == ["kanal"] and not report.skipped
+    texts = [s.text for s in index.article_sentences("kanal")]
+    assert texts == [
+        "Kanal Sigura adalah kanal tertua di kota itu.[1]",
+        "Panjangnya 14 kilometer.[2][3]",
+        "Kanal itu dibuka pada 1871.",
+    ]
+    assert index.records()["kanal"].context_rule == CONTEXT_RULE
+    again = index.sync(corpus, quiet=True)  # now current: nothing to write
+    assert again is None or (again.skipped == ["kanal"] and not again.updated)

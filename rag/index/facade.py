@@ -43,7 +43,9 @@ from .lexical import LexicalIndex
 from .manifest import Manifest
 from .records import ArticleRecord, IngestReport, StoredSentence
 
-CONTEXT_RULE = 1  # version of the refers-back rule; articles written under another are rewritten
+# Version of the sentence-splitting and refers-back rules: articles written under another are
+# rewritten. 2: a sentence ends after the footnote references that follow its stop ("….[1] Lebih").
+CONTEXT_RULE = 2
 SYNC_RECHECK_S = 2.0  # how often ``sync`` looks at the corpus folder again (each question calls it)
 
 
