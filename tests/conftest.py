@@ -44,6 +44,12 @@ def index_folder(tmp_path_factory, files: dict[str, str]) -> tuple[Settings, Sen
     return settings, index, folder
 
 
+def indexed_once(data_dir: Path, corpus_dir: Path, articles: list[Article]) -> Path:
+    """``data_dir`` with ``articles`` (read from ``corpus_dir``) indexed in it."""
+    SentenceIndex(make_settings(data_dir, corpus_dir=corpus_dir)).ingest(articles)
+    return data_dir
+
+
 @pytest.fixture()
 def scratch_settings(tmp_path) -> Settings:
     """Default settings over empty scratch folders: for the fast layer, which builds no index."""
@@ -57,6 +63,35 @@ def fixture_articles() -> list[Article]:
 
 
 @pytest.fixture(scope="session")
+def fixture_dir(tmp_path_factory, fixture_articles) -> Path:
+    """A data dir with the made-up fixture corpus indexed once per session (copy it before writing
+    to it): the index the UI, flow and backend tests answer from, so that they test kutip, not the
+    seeds."""
+    return indexed_once(tmp_path_factory.mktemp("fixture-index"), FIXTURE_CORPUS, fixture_articles)
+
+
+@pytest.fixture()
+def fixture_copy(fixture_dir, tmp_path) -> Path:
+    """A private, writable copy of the fixture index."""
+    target = tmp_path / "data"
+    shutil.copytree(fixture_dir, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def fixture_settings(fixture_dir) -> Settings:
+    """Settings for answering with the fast model over the fixture index (read-only use)."""
+    return make_settings(fixture_dir, corpus_dir=FIXTURE_CORPUS, llm=FAST_MODEL)
+
+
+@pytest.fixture(scope="session")
+def qa_fixture(fixture_settings):
+    from rag.qa import QA
+
+    return QA(fixture_settings)
+
+
+@pytest.fixture(scope="session")
 def seed_articles():
     return load_corpus(SEEDS)
 
@@ -64,17 +99,7 @@ def seed_articles():
 @pytest.fixture(scope="session")
 def seeded_dir(tmp_path_factory, seed_articles) -> Path:
     """A data dir with the seeds indexed once per session (copy it before writing to it)."""
-    data_dir = tmp_path_factory.mktemp("seeded")
-    SentenceIndex(make_settings(data_dir)).ingest(seed_articles)
-    return data_dir
-
-
-@pytest.fixture()
-def seeded_copy(seeded_dir, tmp_path) -> Path:
-    """A private, writable copy of the seeded data dir."""
-    target = tmp_path / "data"
-    shutil.copytree(seeded_dir, target)
-    return target
+    return indexed_once(tmp_path_factory.mktemp("seeded"), SEEDS, seed_articles)
 
 
 @pytest.fixture(scope="session")

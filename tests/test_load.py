@@ -26,7 +26,7 @@ from rag.query import parse_query
 from rag.retrieve import Antecedents, retrieve
 from rag.schema import Answer
 
-from .conftest import FAST_MODEL, ROOT
+from .conftest import FAST_MODEL, ROOT, SEEDS
 from .test_ui_api import Recorder, client, plain, private_copy, start_ui, texts
 
 pytestmark = pytest.mark.llm
@@ -128,7 +128,7 @@ def _normalised(text: str) -> str:
 
 
 def test_gradio_endpoint_under_load(seeded_dir, tmp_path_factory):
-    data_dir, corpus_dir = private_copy(seeded_dir, tmp_path_factory, "ui-load")
+    data_dir, corpus_dir = private_copy(seeded_dir, tmp_path_factory, "ui-load", SEEDS)
     url, app, qa = start_ui(data_dir, corpus_dir)
     recorder = Recorder(qa)
     sessions = [client(url) for _ in range(CLIENTS)]

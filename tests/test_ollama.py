@@ -17,7 +17,7 @@ from rag.models import ensure_gguf
 from rag.qa import QA
 from rag.schema import Answer
 
-from .conftest import make_settings
+from .conftest import FIXTURE_CORPUS, make_settings
 from .ollama_standin import OllamaStandIn
 
 pytestmark = pytest.mark.llm
@@ -25,10 +25,16 @@ MODEL = "qwen2.5:0.5b"
 
 
 @pytest.fixture(scope="module")
-def standin(fast_settings):
-    path = ensure_gguf("qwen2.5-coder-0.5b", fast_settings.model_cache)
+def standin(fixture_settings):
+    path = ensure_gguf("qwen2.5-coder-0.5b", fixture_settings.model_cache)
     with OllamaStandIn({MODEL: str(path)}) as server:
         yield server
+
+
+def ollama_settings(data_dir, url: str, model: str, **kwargs):
+    return make_settings(
+        data_dir, corpus_dir=FIXTURE_CORPUS, backend="ollama", ollama_url=url, ollama_model=model, **kwargs
+    )
 
 
 def _free_port() -> int:
@@ -37,15 +43,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_ollama_reads_and_decides_as_llamacpp_does(standin, seeded_dir, qa_fast):
+def test_ollama_reads_and_decides_as_llamacpp_does(standin, fixture_dir, qa_fixture):
     """The same model through Ollama's protocol (logprobs, top_logprobs, prefill) gives the same
     reading as llama.cpp's logits: the same probabilities, P(none) and chosen sentence."""
-    settings = make_settings(seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model=MODEL)
-    question = "Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?"
+    settings = ollama_settings(fixture_dir, standin.url, MODEL)
+    question = "Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah?"
     items = list(QA(settings).stream(question))
     answer = items[-1]
     assert isinstance(answer, Answer) and answer.model == f"ollama:{MODEL}"
-    local = qa_fast.ask(question)
+    local = qa_fixture.ask(question)
     assert answer.p_none == pytest.approx(local.p_none, abs=0.02)
     assert [(c.article_id, c.sentence_index, c.chosen) for c in answer.considered] == [
         (c.article_id, c.sentence_index, c.chosen) for c in local.considered
@@ -67,31 +73,29 @@ def test_models_listed(standin):
     assert ollama_models(f"http://127.0.0.1:{_free_port()}") == []
 
 
-def test_unreachable_ollama_is_a_clear_error(seeded_dir):
+def test_unreachable_ollama_is_a_clear_error(fixture_dir):
     url = f"http://127.0.0.1:{_free_port()}"
-    settings = make_settings(seeded_dir, backend="ollama", ollama_url=url, ollama_model=MODEL)
+    settings = ollama_settings(fixture_dir, url, MODEL)
     with pytest.raises(BackendUnavailableError) as info:
-        QA(settings).ask("How many KN-23 missiles did Russia fire in 2024?")
+        QA(settings).ask("How many new ferries will serve the Selat Mirah crossing?")
     assert url in str(info.value) and "ollama serve" in str(info.value)
 
 
-def test_model_not_pulled_names_the_pull_command(standin, seeded_dir):
-    settings = make_settings(seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model="llama3.2:3b")
+def test_model_not_pulled_names_the_pull_command(standin, fixture_dir):
+    settings = ollama_settings(fixture_dir, standin.url, "llama3.2:3b")
     with pytest.raises(BackendUnavailableError, match="ollama pull llama3.2:3b"):
         check_ollama(settings.ollama_url, settings.ollama_model, 5)
     with pytest.raises(BackendUnavailableError, match="ollama pull llama3.2:3b"):
-        QA(settings).ask("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?")
+        QA(settings).ask("Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah?")
 
 
-def test_slow_ollama_times_out_clearly(standin, seeded_dir):
-    settings = make_settings(
-        seeded_dir, backend="ollama", ollama_url=standin.url, ollama_model=MODEL, ollama_timeout_s=2
-    )
+def test_slow_ollama_times_out_clearly(standin, fixture_dir):
+    settings = ollama_settings(fixture_dir, standin.url, MODEL, ollama_timeout_s=2)
     standin.delay_s = 6
     try:
         started = time.monotonic()
         with pytest.raises(BackendUnavailableError, match="did not answer within 2 s"):
-            QA(settings).ask("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?")
+            QA(settings).ask("Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah?")
         assert time.monotonic() - started < 5.5
     finally:
         standin.delay_s = 0

@@ -532,15 +532,15 @@ def test_corpus_switch_follows_the_folder_and_back(tmp_path, english_corpus, cap
     assert set(back.index.complete_articles()) == first_ids
 
 
-def test_an_empty_or_missing_corpus_folder_is_refused_not_wiped(tmp_path, seeded_copy, seed_articles):
-    index = SentenceIndex(make_settings(seeded_copy))
-    index.sync(SEEDS, quiet=True)
+def test_an_empty_or_missing_corpus_folder_is_refused_not_wiped(tmp_path, fixture_copy, fixture_articles):
+    index = SentenceIndex(make_settings(fixture_copy, corpus_dir=FIXTURE_CORPUS))
+    index.sync(FIXTURE_CORPUS, quiet=True)
     empty = tmp_path / "kosong"
     empty.mkdir()
     (empty / "rusak.txt").write_bytes(b"\xff\xfe not text")
     with pytest.raises(CorpusError, match=r"holds no readable article.*kutip ingest --rebuild"):
         index.sync(empty)
-    assert set(index.complete_articles()) == {a.id for a in seed_articles}  # all still there
+    assert set(index.complete_articles()) == {a.id for a in fixture_articles}  # all still there
     with pytest.raises(CorpusError, match=r"does not exist.*KUTIP_CORPUS_DIR"):
         index.sync(tmp_path / "tidak-ada")
 

@@ -1,5 +1,6 @@
-"""The chat UI through its API (gradio_client), on a real app: real Chroma index over the seeds,
-real e5 embeddings, real llama.cpp with the fast 0.5B model.
+"""The chat UI through its API (gradio_client), on a real app: real Chroma index over the made-up
+fixture corpus (``tests/fixtures/corpus``, not the seeds), real e5 embeddings, real llama.cpp with
+the fast 0.5B model.
 
 Covers: the chat endpoint streams and ends with linked citations; two client sessions never see
 each other's conversation and follow-ups get their own session's history; article, title and
@@ -18,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FAST_MODEL, SEEDS, make_settings
+from .conftest import FAST_MODEL, FIXTURE_CORPUS, make_settings
 
 pytestmark = pytest.mark.llm
 
-CONTAINERS = "Berapa jangkauan rudal Hwasong-11?"  # a question the 0.5B answers with its sentence
+LOCOMOTIVES = "Berapa lokomotif uap yang dipamerkan museum kereta api Serang Baru?"  # the 0.5B answers it
 OFF_TOPIC = "Siapa pemenang Piala Dunia 2022?"
 MUSEUM_ARTICLE = """Museum <script>alert('xss')</script> Wayang Lumajang Ramai Pengunjung
 
@@ -63,11 +64,12 @@ def start_ui(data_dir: Path, corpus_dir: Path, **settings_kwargs):
     return f"http://127.0.0.1:{port}/", app, qa
 
 
-def private_copy(seeded_dir: Path, tmp_path_factory, name: str) -> tuple[Path, Path]:
-    """A writable copy of the seeded index and of the seed articles (uploads write there)."""
+def private_copy(data_dir: Path, tmp_path_factory, name: str, corpus_dir: Path = FIXTURE_CORPUS) -> tuple[Path, Path]:
+    """A writable copy of an index and of the articles it holds (uploads write there); by default
+    the fixture index and the fixture articles."""
     root = tmp_path_factory.mktemp(name)
-    shutil.copytree(seeded_dir, root / "data")
-    shutil.copytree(SEEDS, root / "corpus")
+    shutil.copytree(data_dir, root / "data")
+    shutil.copytree(corpus_dir, root / "corpus")
     return root / "data", root / "corpus"
 
 
@@ -96,8 +98,8 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def ui(seeded_dir, tmp_path_factory):
-    data_dir, corpus_dir = private_copy(seeded_dir, tmp_path_factory, "ui-api")
+def ui(fixture_dir, tmp_path_factory):
+    data_dir, corpus_dir = private_copy(fixture_dir, tmp_path_factory, "ui-api")
     url, app, qa = start_ui(data_dir, corpus_dir, max_upload_bytes=50_000, ollama_url="http://127.0.0.1:9")
     recorder = Recorder(qa)
     yield url, qa, recorder
@@ -139,7 +141,7 @@ def current_mark(article_html: str) -> tuple[str, str, int]:
 
 def test_chat_streams_and_links_citations(ui):
     url, qa, _ = ui
-    job = client(url).submit(CONTAINERS, FAST_MODEL, api_name="/chat")
+    job = client(url).submit(LOCOMOTIVES, FAST_MODEL, api_name="/chat")
     chat, sources, article, timings = job.result(timeout=240)
     updates = job.outputs()
     previews = [u for u in updates if 'class="kutip-preview"' in texts(u[0])[-1][1]]
@@ -147,7 +149,7 @@ def test_chat_streams_and_links_citations(ui):
 
     (role_q, question), (role_a, answer) = texts(chat)
     assert (role_q, role_a) == ("user", "assistant")
-    assert plain(question) == CONTAINERS
+    assert plain(question) == LOCOMOTIVES
     assert 'class="kutip-answer"' in answer and "kutip-preview" not in answer
     links = re.findall(r'<a class="kutip-cite" href="#kutip-cite-0-(\d+)"', answer)
     assert links and links[0] == "1"
@@ -178,8 +180,8 @@ def test_sessions_do_not_mix_and_follow_ups_use_own_history(ui):
     url, _, recorder = ui
     a, b = client(url), client(url)
     a_questions = [
-        "How many KN-23 missiles did Russia fire in 2024?",
-        "And in which city is the factory that makes them?",
+        "How many steam locomotives does the railway museum in Serang Baru display?",
+        "And when was the oldest of them built?",
     ]
     b_questions = [OFF_TOPIC, "Siapa pelatih tim nasional Argentina?"]
     results: dict[str, list] = {"a": [], "b": []}
@@ -214,7 +216,7 @@ def test_errors_are_messages_and_the_app_keeps_running(ui):
     c = client(url)
     chat, *_ = c.predict("   ", api_name="/chat")
     assert 'class="kutip-error"' in texts(chat)[-1][1] and "question is empty" in texts(chat)[-1][1]
-    chat, *_ = c.predict("Apa kabar Korea Utara?", "ollama:qwen2.5:0.5b", api_name="/chat")
+    chat, *_ = c.predict("Apa kabar Selat Mirah?", "ollama:qwen2.5:0.5b", api_name="/chat")
     message = plain(texts(chat)[-1][1])
     assert "Ollama is not reachable at http://127.0.0.1:9" in message and "Traceback" not in message
     chat, *_ = c.predict(OFF_TOPIC, FAST_MODEL, api_name="/chat")  # still serving, same session
@@ -235,7 +237,7 @@ def test_upload_rejects_bad_files_and_detects_duplicates(ui, tmp_path):
     files = tmp_path / "in"
     files.mkdir()
     (files / "kosong.txt").write_bytes(b"")
-    (files / "latin1.txt").write_bytes("Berita Korea Utara. Caf\xe9 di Seoul.".encode("latin-1"))
+    (files / "latin1.txt").write_bytes("Berita Selat Mirah. Caf\xe9 di Seoul.".encode("latin-1"))
     (files / "laporan.pdf").write_bytes(b"%PDF-1.4 not an article")
     (files / "laporan.docx").write_bytes(b"PK\x03\x04 a word file")
     (files / "besar.txt").write_text("Kalimat yang panjang sekali. " * 3000, encoding="utf-8")
@@ -252,7 +254,7 @@ def test_upload_rejects_bad_files_and_detects_duplicates(ui, tmp_path):
     assert re.search(r"besar\.txt: too large \([\d,]+ bytes; the limit is 50,000\)", text)
     assert "salinan.txt: already in the corpus as" in text and copied_id in text
     assert set(qa.index.complete_articles()) == set(before)
-    assert sorted(p.name for p in qa.settings.corpus_dir.iterdir()) == sorted(p.name for p in SEEDS.iterdir())
+    assert sorted(p.name for p in qa.settings.corpus_dir.iterdir()) == sorted(p.name for p in FIXTURE_CORPUS.iterdir())
 
 
 def test_uploaded_article_is_used_at_once_and_html_is_escaped(ui, tmp_path):
@@ -330,10 +332,10 @@ def test_bind_warning_and_loopback():
     assert bind_warning("0.0.0.0", protected) is None
 
 
-def test_login_required_when_password_set(seeded_dir, tmp_path_factory):
+def test_login_required_when_password_set(fixture_dir, tmp_path_factory):
     import httpx
 
-    data_dir, corpus_dir = private_copy(seeded_dir, tmp_path_factory, "ui-auth")
+    data_dir, corpus_dir = private_copy(fixture_dir, tmp_path_factory, "ui-auth")
     url, app, _ = start_ui(data_dir, corpus_dir, ui_username="ana", ui_password="s3cret")
     try:
         assert httpx.get(f"{url}config", timeout=10).status_code == 401

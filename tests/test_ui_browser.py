@@ -1,6 +1,8 @@
 """The chat UI in a real browser: Debian's Chromium, headless, driven by Playwright.
 
-The app runs on a free loopback port over a real index of the seeds and the fast 0.5B model.
+The app runs on a free loopback port over a real index of the made-up fixture corpus
+(``tests/fixtures/corpus``) and the fast 0.5B model; only the optional first-token measurement
+runs over the seeds, since that is what its figures are about.
 Screenshots and the measured first-token times are kept in ``test-artifacts/``.
 Set ``KUTIP_UI_MEASURE=qwen2.5-coder-1.5b,qwen2.5-coder-0.5b`` to also measure, in the browser,
 the time from Enter to the first streamed token for each model (after one warm-up question).
@@ -17,7 +19,7 @@ import pytest
 
 from ui.render import corpus_rows
 
-from .conftest import FAST_MODEL, ROOT
+from .conftest import FAST_MODEL, ROOT, SEEDS
 from .test_ui_api import MUSEUM_ARTICLE, MUSEUM_QUESTION, private_copy, start_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.llm]
@@ -35,8 +37,8 @@ ARGS = [
 ARTIFACTS = ROOT / "test-artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-CONTAINERS = "Berapa jangkauan rudal Hwasong-11?"  # a question the 0.5B answers with its sentence
-MISSILES = "How many KN-23 missiles did Russia fire in 2024?"
+LOCOMOTIVES = "Berapa lokomotif uap yang dipamerkan museum kereta api Serang Baru?"  # the 0.5B answers it
+FOLLOW_UP = "And when was the oldest of them built?"
 OFF_TOPIC = "Siapa pemenang Piala Dunia 2022?"
 FINAL = "#kutip-chat .kutip-answer, #kutip-chat .kutip-abstain, #kutip-chat .kutip-error"
 
@@ -75,8 +77,17 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def ui(seeded_dir, tmp_path_factory, chromium):
-    data_dir, corpus_dir = private_copy(seeded_dir, tmp_path_factory, "ui-browser")
+def ui(fixture_dir, tmp_path_factory, chromium):
+    data_dir, corpus_dir = private_copy(fixture_dir, tmp_path_factory, "ui-browser")
+    url, app, qa = start_ui(data_dir, corpus_dir)
+    yield url, qa
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def ui_seeds(seeded_dir, tmp_path_factory, chromium):
+    """The app over the seeds: the first-token target is stated on the seeds' questions."""
+    data_dir, corpus_dir = private_copy(seeded_dir, tmp_path_factory, "ui-browser-seeds", SEEDS)
     url, app, qa = start_ui(data_dir, corpus_dir)
     yield url, qa
     app.close()
@@ -148,7 +159,7 @@ def test_answer_citation_and_highlight(ui, chromium):
     url, qa = ui
     p = Page(chromium, url)
     try:
-        first = p.ask(CONTAINERS)
+        first = p.ask(LOCOMOTIVES)
         record_timing(f"{FAST_MODEL} (browser, first question)", first)
         page = p.page
         answer = page.locator("#kutip-chat .kutip-answer").last
@@ -195,7 +206,7 @@ def test_answer_citation_and_highlight(ui, chromium):
         assert mark_in_view(page)
 
         # a follow-up in the same session (rag condenses it with the history first)
-        first = p.ask(MISSILES)
+        first = p.ask(FOLLOW_UP)
         record_timing(f"{FAST_MODEL} (browser, follow-up in the same session: condensing + answer)", first)
         assert (
             page.locator("#kutip-chat .kutip-answer").count() + page.locator("#kutip-chat .kutip-abstain").count() == 2
@@ -281,7 +292,7 @@ def test_queue_position_is_visible(ui, chromium):
     url, _ = ui
     first, second = Page(chromium, url), Page(chromium, url)
     try:
-        first.page.locator("#kutip-question textarea").fill(CONTAINERS)
+        first.page.locator("#kutip-question textarea").fill(LOCOMOTIVES)
         first.page.locator("#kutip-question textarea").press("Enter")
         first.page.wait_for_selector("#kutip-chat .kutip-pending, #kutip-chat .kutip-preview")
         second.page.locator("#kutip-question textarea").fill(OFF_TOPIC)
@@ -293,7 +304,7 @@ def test_queue_position_is_visible(ui, chromium):
         second.page.wait_for_selector("#kutip-chat .kutip-abstain", timeout=120_000)
         # the two sessions never see each other's conversation
         assert OFF_TOPIC not in first.page.locator("#kutip-chat").inner_text()
-        assert CONTAINERS not in second.page.locator("#kutip-chat").inner_text()
+        assert LOCOMOTIVES not in second.page.locator("#kutip-chat").inner_text()
         first.page.wait_for_selector(FINAL, timeout=120_000)
     finally:
         first.close()
@@ -306,7 +317,7 @@ def test_phone_width_layout(ui, chromium):
     try:
         page = p.page
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
-        p.ask(CONTAINERS)
+        p.ask(LOCOMOTIVES)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
         box = page.locator("#kutip-question textarea").bounding_box()
         assert box and box["width"] > 200
@@ -331,20 +342,21 @@ def choose_model(page, model: str) -> None:
 
 
 @pytest.mark.skipif(not os.environ.get("KUTIP_UI_MEASURE"), reason="set KUTIP_UI_MEASURE=model,model to measure")
-def test_measure_first_token(ui, chromium):
+def test_measure_first_token(ui_seeds, chromium):
     """Enter → first streamed token per model (chosen in the Settings tab), after a warm-up question.
 
     Each measured question is asked in a fresh session, so no follow-up condensing step runs.
     """
-    url, _ = ui
-    questions = (CONTAINERS, MISSILES, "Di kota mana pabrik rudal KN-23 Korea Utara berada?")
+    url, _ = ui_seeds
+    missiles = "How many KN-23 missiles did Russia fire in 2024?"
+    questions = ("Berapa jangkauan rudal Hwasong-11?", missiles, "Di kota mana pabrik rudal KN-23 Korea Utara berada?")
     results: dict[str, list[float]] = {}
     server: dict[str, list[float]] = {}
     for model in os.environ["KUTIP_UI_MEASURE"].split(","):
         warm = Page(chromium, url)
         try:
             choose_model(warm.page, model)
-            warm.ask(MISSILES, timeout_s=300)  # loads the model; not measured
+            warm.ask(missiles, timeout_s=300)  # loads the model; not measured
         finally:
             warm.close()
         results[model], server[model] = [], []
