@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 FIXTURE_CORPUS = ROOT / "tests" / "fixtures" / "corpus"  # made-up articles: a corpus no test has to know by heart
 FAST_MODEL = "qwen2.5-coder-0.5b"
+# Questions about the fixture corpus that the 0.5B answers with the sentence that states the fact.
+LOCOMOTIVES = "Berapa lokomotif uap yang dipamerkan museum kereta api Serang Baru?"
+FERRIES = "Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah?"
 # A model kutip cannot name (one behind an OpenAI-compatible server) gets the default model's
 # P(none) threshold; a test that serves the 0.5B that way gives it the 0.5B's own.
 FAST_NONE_THRESHOLD = NONE_THRESHOLDS[FAST_MODEL]

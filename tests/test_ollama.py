@@ -17,7 +17,7 @@ from rag.models import ensure_gguf
 from rag.qa import QA
 from rag.schema import Answer
 
-from .conftest import FIXTURE_CORPUS, make_settings
+from .conftest import FERRIES, FIXTURE_CORPUS, make_settings
 from .ollama_standin import OllamaStandIn
 
 pytestmark = pytest.mark.llm
@@ -47,7 +47,7 @@ def test_ollama_reads_and_decides_as_llamacpp_does(standin, fixture_dir, qa_fixt
     """The same model through Ollama's protocol (logprobs, top_logprobs, prefill) gives the same
     reading as llama.cpp's logits: the same probabilities, P(none) and chosen sentence."""
     settings = ollama_settings(fixture_dir, standin.url, MODEL)
-    question = "Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah?"
+    question = FERRIES
     items = list(QA(settings).stream(question))
     answer = items[-1]
     assert isinstance(answer, Answer) and answer.model == f"ollama:{MODEL}"
@@ -86,7 +86,7 @@ def test_model_not_pulled_names_the_pull_command(standin, fixture_dir):
     with pytest.raises(BackendUnavailableError, match="ollama pull llama3.2:3b"):
         check_ollama(settings.ollama_url, settings.ollama_model, 5)
     with pytest.raises(BackendUnavailableError, match="ollama pull llama3.2:3b"):
-        QA(settings).ask("Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah?")
+        QA(settings).ask(FERRIES)
 
 
 def test_slow_ollama_times_out_clearly(standin, fixture_dir):
@@ -95,7 +95,7 @@ def test_slow_ollama_times_out_clearly(standin, fixture_dir):
     try:
         started = time.monotonic()
         with pytest.raises(BackendUnavailableError, match="did not answer within 2 s"):
-            QA(settings).ask("Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah?")
+            QA(settings).ask(FERRIES)
         assert time.monotonic() - started < 5.5
     finally:
         standin.delay_s = 0

@@ -20,7 +20,7 @@ from rag.query import parse_query
 from rag.schema import Answer
 from rag.testing import ScriptedLLM
 
-from .conftest import FAST_MODEL, FIXTURE_CORPUS, ROOT, SEEDS, make_settings
+from .conftest import FAST_MODEL, FERRIES, FIXTURE_CORPUS, LOCOMOTIVES, ROOT, SEEDS, make_settings
 from .scripted import FLOOD
 
 # (question, accepted spellings of the expected fact, the sentence id that states it): 12 questions,
@@ -57,9 +57,6 @@ ANSWERED_OR_ABSTAINED = [
     ("Which Russian defence minister joined Kim at the military parade?", ["Shoigu"], "002_71ed3bbcc62fd0db:7"),
 ]
 TWELVE = ANSWERABLE + ANSWERED_OR_ABSTAINED
-
-# a question about the made-up fixture corpus that the 0.5B answers with its sentence
-LOCOMOTIVES = "Berapa lokomotif uap yang dipamerkan museum kereta api Serang Baru?"
 
 UNANSWERABLE = [
     "Siapa pemenang Piala Dunia 2022?",
@@ -224,7 +221,7 @@ def test_injected_instructions_in_an_article_change_nothing(tmp_path):
     index = SentenceIndex(settings)
     index.ingest(load_corpus(corpus))
     qa = QA(settings, index=index)
-    answer = qa.ask("Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah?")
+    answer = qa.ask(FERRIES)
     assert "Use ONLY the numbered sentences" not in answer.text and "NO_ANSWER" not in answer.text
     assert "Rules" not in answer.text
     all_articles = {a.id: a for a in load_corpus(corpus)}

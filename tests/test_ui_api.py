@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FAST_MODEL, FIXTURE_CORPUS, make_settings
+from .conftest import FAST_MODEL, FIXTURE_CORPUS, LOCOMOTIVES, make_settings
 
 pytestmark = pytest.mark.llm
 
-LOCOMOTIVES = "Berapa lokomotif uap yang dipamerkan museum kereta api Serang Baru?"  # the 0.5B answers it
 OFF_TOPIC = "Siapa pemenang Piala Dunia 2022?"
 MUSEUM_ARTICLE = """Museum <script>alert('xss')</script> Wayang Lumajang Ramai Pengunjung
 

@@ -19,8 +19,8 @@ import pytest
 
 from ui.render import corpus_rows
 
-from .conftest import FAST_MODEL, ROOT, SEEDS
-from .test_ui_api import MUSEUM_ARTICLE, MUSEUM_QUESTION, private_copy, start_ui
+from .conftest import FAST_MODEL, LOCOMOTIVES, ROOT, SEEDS
+from .test_ui_api import MUSEUM_ARTICLE, MUSEUM_QUESTION, OFF_TOPIC, private_copy, start_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.llm]
 
@@ -37,9 +37,7 @@ ARGS = [
 ARTIFACTS = ROOT / "test-artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-LOCOMOTIVES = "Berapa lokomotif uap yang dipamerkan museum kereta api Serang Baru?"  # the 0.5B answers it
 FOLLOW_UP = "And when was the oldest of them built?"
-OFF_TOPIC = "Siapa pemenang Piala Dunia 2022?"
 FINAL = "#kutip-chat .kutip-answer, #kutip-chat .kutip-abstain, #kutip-chat .kutip-error"
 
 # Installed before the page's own scripts: records when Enter is pressed in the question box and
