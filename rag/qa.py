@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -20,7 +20,7 @@ from .errors import QuestionError
 from .index import SentenceIndex
 from .models import chatml
 from .prompts import fixed_messages, prompt_text
-from .query import Query, parse_query
+from .query import Query, parse_query, part_queries
 from .read import Reading, number_candidates, read
 from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Considered, Timings
@@ -194,19 +194,12 @@ class QA:
         if reason is not None:
             yield self.abstention(query, settings, done(), reason, **read_out)
             return
-        pieces: list[str] = []
-        span = copy_span(query, reading) if settings.copy_spans else None
-        llm = self.llm(settings)
-        extra = writing_options(llm, reading.chosen, settings.max_new_tokens, span)
-        with backend_errors(settings):
-            for piece in write(llm, messages, reading.chosen, extra):
-                if timings.first_token_s is None:
-                    timings.first_token_s = round(time.perf_counter() - started, 4)
-                pieces.append(piece)
-                yield piece
-        written = "".join(pieces)
+        if query.parts and settings.answer_parts:
+            reading = self.read_parts(query, reading, sentences, settings)
+            read_out["considered"] = considered(reading)
+        written, copied = yield from self._write(query, reading, messages, settings, timings, started)
         read_out["written"] = written
-        read_out["copied"] = span is not None and extra.get("processor") is not None
+        read_out["copied"] = copied
         checked = check(written, query, reading)
         if checked.abstain_reason is not None:
             yield self.abstention(
@@ -225,6 +218,46 @@ class QA:
             removed_claims=checked.removed,
             **read_out,
         )
+
+    def _write(
+        self,
+        query: Query,
+        reading: Reading,
+        messages: list[Any],
+        settings: Settings,
+        timings: Timings,
+        started: float,
+    ) -> Generator[str, None, tuple[str, bool]]:
+        """Stream what the model writes from ``reading``'s chosen sentences; returns (the text
+        written, whether it was a copied span)."""
+        pieces: list[str] = []
+        span = copy_span(query, reading) if settings.copy_spans else None
+        llm = self.llm(settings)
+        extra = writing_options(llm, reading.chosen, settings.max_new_tokens, span)
+        with backend_errors(settings):
+            for piece in write(llm, messages, reading.chosen, extra):
+                if timings.first_token_s is None:
+                    timings.first_token_s = round(time.perf_counter() - started, 4)
+                pieces.append(piece)
+                yield piece
+        return "".join(pieces), span is not None and extra.get("processor") is not None
+
+    def read_parts(
+        self, query: Query, reading: Reading, sentences: Sequence[tuple[Any, float]], settings: Settings
+    ) -> Reading:
+        """A two-part question's evidence chosen part by part: each part ("Where is the factory?",
+        "What is it called?") read over the same candidates (same ids; only the question differs,
+        so llama.cpp reuses the candidates from its cache); each part's best sentence, unless the
+        part's reading finds none, is added to the whole question's choice when it is not in it
+        already. The whole question is then written from them all."""
+        chosen = list(reading.chosen)
+        for part in part_queries(query):
+            part_reading, _ = self.read(part, sentences, settings)
+            if part_reading.p_none < settings.p_none_threshold and part_reading.chosen:
+                best = part_reading.chosen[0]
+                if best not in chosen:
+                    chosen.append(best)
+        return reading.model_copy(update={"chosen": chosen})
 
     def ask(self, question: str, history: History | None = None, **kwargs: Any) -> Answer:
         """Answer ``question`` (see ``stream``); returns the final ``Answer``."""

@@ -154,3 +154,14 @@ def parse_query(text: str, standalone: str | None = None) -> Query:
         parts=question_parts(search),
         timeline=bool(rules.timeline.search(search)),
     )
+
+
+def part_queries(query: Query) -> list[Query]:
+    """One ``Query`` per part of a two-part question ("Where is the factory?", "What is it called?"),
+    each read and written on its own (``rag.qa``), in the whole question's language: a short part
+    is too little text to tell its language from."""
+    queries = []
+    for part in query.parts:
+        text = part[:1].upper() + part[1:]
+        queries.append(parse_query(text).model_copy(update={"language": query.language, "parts": []}))
+    return queries

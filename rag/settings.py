@@ -132,6 +132,10 @@ class ReadingSettings(BaseModel):
         le=1,
         description="P(none) at or above which kutip abstains; unset: the value tuned for the model (NONE_THRESHOLDS).",
     )
+    answer_parts: bool = Field(
+        True,
+        description="A two-part question is read and written part by part, each from the sentence it chose (rag.qa; README).",
+    )
     copy_spans: bool = Field(
         True,
         description="A one-fact answer from one sentence in the question's language is a span copied from it (llama.cpp; README).",

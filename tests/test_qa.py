@@ -170,6 +170,30 @@ OFF_TOPIC_CASES = [
 ] + [pytest.param("qa_default_fixture", question) for question in UNANSWERABLE]
 
 
+# A two-part question over the made-up ferry article: how many ferries (one sentence) and where they
+# were built (the next). Read once, the 1.5B chose and wrote only the first; read part by part
+# (``answer_parts``, rag.qa.QA.read_parts) it answers both, each citing its own sentence.
+TWO_PARTS = [
+    "Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah, dan di mana kapal-kapal itu dibangun?",
+    "How many new ferries will serve the Selat Mirah crossing, and where were they built?",
+]
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("question", TWO_PARTS)
+def test_a_two_part_question_gets_both_parts_each_from_its_sentence(qa_default_fixture, question):
+    answer = qa_default_fixture.ask(question)
+    assert not answer.abstained and "42" in answer.text and "Pulau Benar" in answer.text
+    cited = [c.sentence for c in answer.citations]
+    assert any(s.startswith("Sebanyak 42 kapal feri") for s in cited)
+    assert any(s.startswith("Kapal-kapal itu dibangun di galangan kapal Pulau Benar") for s in cited)
+    # each fact is followed by the marker of the sentence that states it
+    for fact, start in (("42", "Sebanyak 42"), ("Pulau Benar", "Kapal-kapal itu")):
+        claim = next(c for c in answer.text.split("]") if fact in c)
+        number = int(claim.rsplit("[", 1)[1])
+        assert answer.citations[number - 1].sentence.startswith(start)
+
+
 @pytest.mark.llm
 @pytest.mark.parametrize(("qa_name", "question"), OFF_TOPIC_CASES)
 def test_unanswerable_abstains_without_citations(request, qa_name, question):
@@ -353,6 +377,46 @@ def test_qa_answers_from_the_chosen_sentences_with_a_scripted_llm(scratch_settin
     kinds = [kind for kind, _ in llm.calls]
     assert kinds == ["choose", "stream_chat"]
     assert llm.calls[1][1][-1].content == "Evidence: B\nAnswer:"
+
+
+@pytest.mark.fast
+def test_a_two_part_question_chooses_evidence_part_by_part(scratch_settings):
+    """The whole question's reading chose only the flood sentence; each part is read over the same
+    candidates, and the writing is given both parts' choices, the parts' in their order."""
+    llm = (
+        ScriptedLLM()
+        .enqueue_choice({"A": 0.7, "none": 0.02}, {"A": 0.6, "C": 0.3, "none": 0.02}, {"B": 0.8, "none": 0.01})
+        .enqueue(" 1.200 rumah terendam [A]. Rina Hapsari menutup 45 sekolah [B].")
+    )
+    qa = QA(scratch_settings.model_copy(update={"none_threshold": 0.5}), llm=llm)
+    query = parse_query("Berapa rumah yang terendam, dan siapa yang menutup sekolah?")
+    answer = qa.answer_from(query, [(s, 0.9) for s in FLOOD], 0.9, qa.settings)
+    assert [kind for kind, _ in llm.calls] == ["choose", "choose", "choose", "stream_chat"]
+    asked = [messages[-2].content for _, messages in llm.calls[:3]]
+    assert query.standalone in asked[0] and "Berapa rumah yang terendam?" in asked[1]
+    assert "Siapa yang menutup sekolah?" in asked[2] and "dan siapa" not in asked[2]
+    assert len({text.split("Question:")[0] for text in asked}) == 1  # the same candidates under the same ids
+    assert llm.calls[3][1][-1].content == "Evidence: A, B\nAnswer:"
+    assert answer.text == "1.200 rumah terendam [1]. Rina Hapsari menutup 45 sekolah [2]."
+    assert [c.sentence for c in answer.citations] == [FLOOD[0].text, FLOOD[1].text]
+
+
+@pytest.mark.fast
+def test_a_part_whose_reading_finds_none_adds_no_evidence(scratch_settings):
+    llm = (
+        ScriptedLLM()
+        .enqueue_choice({"A": 0.7, "none": 0.02}, {"A": 0.9, "none": 0.02}, {"B": 0.1, "none": 0.9})
+        .enqueue(" 1.200 rumah terendam [A].")
+    )
+    qa = QA(scratch_settings.model_copy(update={"none_threshold": 0.5}), llm=llm)
+    query = parse_query("Berapa rumah yang terendam, dan siapa yang menutup sekolah?")
+    answer = qa.answer_from(query, [(s, 0.9) for s in FLOOD], 0.9, qa.settings)
+    assert llm.calls[3][1][-1].content == "Evidence: A\nAnswer:" and answer.text == "1.200 rumah terendam [1]."
+    # switched off, a two-part question is read once, as before
+    llm = ScriptedLLM().enqueue_choice({"A": 0.7, "none": 0.02}).enqueue(" 1.200 rumah terendam [A].")
+    qa = QA(qa.settings.model_copy(update={"answer_parts": False}), llm=llm)
+    assert not qa.answer_from(query, [(s, 0.9) for s in FLOOD], 0.9, qa.settings).abstained
+    assert [kind for kind, _ in llm.calls] == ["choose", "stream_chat"]
 
 
 @pytest.mark.fast

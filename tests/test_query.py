@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.query import parse_query, what_is_asked
+from rag.query import parse_query, part_queries, what_is_asked
 
 pytestmark = pytest.mark.fast
 
@@ -49,3 +49,14 @@ def test_the_query_is_parsed_once_with_its_parts():
     follow = parse_query("And how many by Friday?", standalone="How many houses were flooded by Friday?")
     assert follow.language == "en" and follow.standalone.endswith("Friday?") and follow.counted == "houses"
     assert parse_query("What is the timeline of the floods?").timeline
+
+
+def test_each_part_is_a_query_of_its_own_in_the_whole_questions_language():
+    q = parse_query("Berapa rumah yang terendam, dan siapa yang menutup sekolah?")
+    first, second = part_queries(q)
+    assert (first.standalone, first.asks, first.counted) == ("Berapa rumah yang terendam?", "figure", "rumah")
+    assert (second.standalone, second.asks) == ("Siapa yang menutup sekolah?", "person")  # capitalised
+    assert first.parts == second.parts == [] and {first.language, second.language} == {"id"}
+    # a short English part keeps the question's language even where its own words are too few to tell
+    assert [p.language for p in part_queries(parse_query("Where is it, and who owns it?"))] == ["en", "en"]
+    assert part_queries(parse_query("Siapa yang menutup sekolah?")) == []
