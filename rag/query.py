@@ -158,7 +158,7 @@ def parse_query(text: str, standalone: str | None = None) -> Query:
 
 def part_queries(query: Query) -> list[Query]:
     """One ``Query`` per part of a two-part question ("Where is the factory?", "What is it called?"),
-    each read and written on its own (``rag.qa``), in the whole question's language: a short part
+    each read on its own (``rag.qa.QA.read_parts``), in the whole question's language: a short part
     is too little text to tell its language from."""
     queries = []
     for part in query.parts:

@@ -134,7 +134,7 @@ class ReadingSettings(BaseModel):
     )
     answer_parts: bool = Field(
         True,
-        description="A two-part question is read and written part by part, each from the sentence it chose (rag.qa; README).",
+        description="A two-part question is also read part by part; each part's best sentence joins the evidence (rag.qa.QA.read_parts; README).",
     )
     copy_spans: bool = Field(
         True,
