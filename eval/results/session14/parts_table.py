@@ -4,7 +4,8 @@
    machine (overall and the multi_sentence category), and the answers that changed;
 2. the nine two-part questions of both splits asked alone, in one order: off, the variant not
    kept (each part's choice first, capped at 4), the landed one (each part's choice added);
-3. the plain llama-index peer on the test split's multi_sentence questions.
+3. the 0.5B on both splits, off and on;
+4. the plain llama-index peer on the test split's multi_sentence questions.
 
     python eval/results/session14/parts_table.py   (from the project root; saved as parts_table.txt)
 """
@@ -81,6 +82,18 @@ def nine() -> None:
     )
 
 
+def small() -> None:
+    print("## the 0.5B at P(none) 0.15, answer_parts off -> on (s05-<split>-parts-false / -true)")
+    for split in ("dev", "test"):
+        a = load(f"s05-{split}-parts-false")["systems"]["kutip"]
+        b = load(f"s05-{split}-parts-true")["systems"]["kutip"]
+        for k in ("fact_recall", "fact_and_cited", "citation_precision", "abstention_recall", "first_token_p50_s"):
+            print(f"  {split:4s} {k:24s} {a['overall'][k]!s:>7} -> {b['overall'][k]!s:>7}")
+        k = "fact_recall"
+        ms = "multi_sentence"
+        print(f"  {split:4s} {ms + ' ' + k:24s} {a['by_category'][ms][k]!s:>7} -> {b['by_category'][ms][k]!s:>7}")
+
+
 def peer() -> None:
     p = load("parts-test-multi-peer")
     print(
@@ -100,4 +113,5 @@ def peer() -> None:
 if __name__ == "__main__":
     splits()
     nine()
+    small()
     peer()
