@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-KEYS = (
-    "fact_recall fact_and_cited citation_recall citation_precision abstention_recall false_abstention_rate "
-    "first_token_p50_s total_p50_s total_p95_s"
-).split()
+KEYS = [
+    "fact_recall", "fact_and_cited", "citation_recall", "citation_precision", "abstention_recall",
+    "false_abstention_rate", "first_token_p50_s", "total_p50_s", "total_p95_s",
+]  # fmt: skip
 
 
 def load(name: str) -> dict:
