@@ -17,7 +17,7 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, Field
 
 from .languages import Packs, alternatives, packs
-from .text import Language, detect_language, words
+from .text import Language, detect_language, stopwords, words
 
 Asks = Literal["figure", "time", "person", "place", "yesno", "list", "open", "thing"]
 
@@ -31,7 +31,9 @@ class Query(BaseModel):
     )
     language: Language
     asks: Asks
-    counted: str | None = Field(None, description="What a how-many question counts ('kontainer', 'troops').")
+    counted: str | None = Field(
+        None, description="What a how-many question, or a yes/no one about a count, counts ('kontainer', 'troops')."
+    )
     years: list[int] = Field([], description="Years the question names ('pada tahun 2021').")
     parts: list[str] = Field([], description="The parts of a question that asks two or more things.")
     timeline: bool = Field(False, description="The question asks for a sequence of events in time.")
@@ -130,12 +132,14 @@ def what_is_asked(question: str) -> Asks:
 
 
 def counted_thing(question: str) -> str | None:
-    """What a how-many question counts: "Berapa kontainer …" -> "kontainer", "How many troops" -> "troops"."""
+    """What a how-many question counts: "Berapa kontainer …" -> "kontainer", "How many North Korean
+    troops" -> "troops", "… the count of weapons containers …" -> "containers"."""
     rules = _patterns()
     for pattern in rules.counted:
         m = pattern.search(question)
-        if m and m.group(1).lower() not in rules.not_counted:
-            return m.group(1).lower()
+        thing = next((g.lower() for g in m.groups() if g), None) if m else None
+        if thing and thing not in rules.not_counted and thing not in stopwords():
+            return thing
     return None
 
 
@@ -144,12 +148,13 @@ def parse_query(text: str, standalone: str | None = None) -> Query:
     what it asks is read from it, the language from what the user typed."""
     search = standalone or text
     rules = _patterns()
+    asks = what_is_asked(search)
     return Query(
         text=text,
         standalone=search,
         language=detect_language(text),
-        asks=what_is_asked(search),
-        counted=counted_thing(search) if rules.figure.search(search) else None,
+        asks=asks,
+        counted=counted_thing(search) if rules.figure.search(search) or asks == "yesno" else None,
         years=[int(y) for y in _YEAR.findall(search)],
         parts=question_parts(search),
         timeline=bool(rules.timeline.search(search)),

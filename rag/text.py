@@ -7,7 +7,7 @@ extension: fast enough for 100k+ sentences).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import NamedTuple, TypeVar
 
@@ -199,14 +199,9 @@ def _to_float(digits: str) -> float | None:
         return None
 
 
-def numbers(text: str) -> set[float]:
-    """Every quantity in ``text`` as a float, so notations compare equal.
-
-    ``10.000`` = ``10,000`` = ``10 000`` = ``10000``; ``6 juta`` = ``6 million`` = 6e6; ``6,7`` = 6.7.
-    Years and small counts are numbers too (a claim's "2024" must be in its sentence).
-    """
+def _digit_figures(text: str) -> Iterator[tuple[float, re.Match[str]]]:
+    """Each figure written in digits (with its scale word: "6 juta"), as a float and its match."""
     rules = _number_rules(packs())
-    found: set[float] = set()
     for m in rules.number.finditer(text):
         value = _to_float(m.group(1))
         if value is None:
@@ -214,8 +209,31 @@ def numbers(text: str) -> set[float]:
         scale = m.group(3)
         if scale:
             value *= rules.scale[scale.lower()]
-        found.add(round(value, 4))
-    return found | word_numbers(text)
+        yield round(value, 4), m
+
+
+def numbers(text: str) -> set[float]:
+    """Every quantity in ``text`` as a float, so notations compare equal.
+
+    ``10.000`` = ``10,000`` = ``10 000`` = ``10000``; ``6 juta`` = ``6 million`` = 6e6; ``6,7`` = 6.7.
+    Years and small counts are numbers too (a claim's "2024" must be in its sentence).
+    """
+    return {value for value, _ in _digit_figures(text)} | word_numbers(text)
+
+
+_NEXT_WORD = re.compile(r"\s+([^\W\d_]+)", re.UNICODE)
+
+
+def counted_figures(text: str, language: str = DEFAULT) -> set[tuple[float, str]]:
+    """Each figure in digits with the stem of the word right after it, what it counts: "sekitar
+    6.700 kontainer" -> (6700, "kontainer"), "15,000 troops" -> (15000, "troop"). A figure followed
+    by a function word, a mark or nothing counts nothing and is left out."""
+    found: set[tuple[float, str]] = set()
+    for value, m in _digit_figures(text):
+        after = _NEXT_WORD.match(text, m.end())
+        if after and after.group(1).lower() not in stopwords():
+            found.add((value, _stemmer(language).stemWord(after.group(1).lower())))
+    return found
 
 
 @lru_cache(maxsize=4)

@@ -51,6 +51,20 @@ def test_the_query_is_parsed_once_with_its_parts():
     assert parse_query("What is the timeline of the floods?").timeline
 
 
+def test_what_is_counted_is_the_counted_noun_of_a_how_many_or_yes_no_count_question():
+    cases = {
+        "How many flooded houses were counted?": "houses",  # the first plural within three words
+        "How many Central Java schools closed?": "schools",
+        "How many schools does the city have?": "schools",
+        "Did the number of flooded houses rise after Friday?": "houses",
+        "Apakah jumlah rumah yang terendam bertambah?": "rumah",
+        "Berapa sekolah yang ditutup?": "sekolah",
+        "How much rice was imported?": None,  # counts nothing
+        "Apakah wali kota menutup sekolah?": None,
+    }
+    assert {q: parse_query(q).counted for q in cases} == cases
+
+
 def test_each_part_is_a_query_of_its_own_in_the_whole_questions_language():
     q = parse_query("Berapa rumah yang terendam, dan siapa yang menutup sekolah?")
     first, second = part_queries(q)

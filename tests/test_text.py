@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.text import numbers, word_numbers
+from rag.text import counted_figures, numbers, word_numbers
 
 pytestmark = pytest.mark.fast
 
@@ -42,3 +42,13 @@ def test_numbers_across_notations():
     assert numbers("Rp 2,1 triliun") == {2.1e12}
     assert not numbers("salah satu pabrik")  # "one of the factories" is not the number 1
     assert not numbers("ribuan orang")  # "thousands" is not a figure
+
+
+def test_counted_figures_pair_each_figure_with_what_it_counts():
+    assert counted_figures("Pabrik itu mempekerjakan sekitar 2.500 buruh dan 40 insinyur.") == {
+        (2500.0, "buruh"),
+        (40.0, "insinyur"),
+    }
+    assert counted_figures("The port handled 1.2 million containers in 2021.", "en") == {(1200000.0, "contain")}
+    # a figure followed by a function word, a mark or nothing counts nothing
+    assert counted_figures("Jumlahnya 300 dari total, naik dari 250.") == set()

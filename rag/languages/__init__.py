@@ -75,7 +75,7 @@ class QuestionWords(_Part):
     timeline: tuple[str, ...] = ()
     wh: tuple[str, ...] = ()  # any question word: "Is X …, and who …?" is not a yes/no question
     yesno: str | None = None  # a regex anchored at the start: the question asks yes or no
-    counted: str | None = None  # a regex whose group 1 is what a how-many question counts
+    counted: str | None = None  # a regex whose first group that matched is what a how-many question counts
     not_counted: tuple[str, ...] = ()  # words group 1 may catch that are not a counted thing
     conjunctions: tuple[str, ...] = ()  # "and" between two questions in one
     prepositions: tuple[str, ...] = ()  # "and to where …"
