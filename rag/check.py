@@ -119,8 +119,8 @@ RULES = frozenset({"refusal", "figures", "names"})  # each can be ablated (evalu
 def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULES) -> Checked:
     """The written answer (markers are the reading's ids) checked against the chosen sentences and
     renumbered ``[1]``, ``[2]`` … into its citations; claims whose figures no chosen sentence
-    states are removed. Several claims citing articles of different dates are ordered by date
-    for a timeline, and figures from different dates carry their date."""
+    states are removed. Claims of a timeline, or of a figure question citing articles of
+    different dates, are ordered by date (oldest first), and the figures carry their dates."""
     if not raw.strip():
         return Checked(text="", citations=[], abstain_reason="the model wrote nothing")
     if "refusal" in rules and _refusal(packs()).search(raw):
@@ -168,11 +168,11 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
             removed=removed,
             abstain_reason=f"no chosen sentence states {quoted}" if quoted else "the answer says nothing",
         )
-    if query.timeline:
+    dated = _dates_differ(query, [chosen[c[0]] for _, c in kept])
+    if query.timeline or dated and not query.parts:  # a timeline, or one figure as it changed: oldest first
         kept.sort(
             key=lambda kc: (chosen[kc[1][0]].published or _FAR, chosen[kc[1][0]].article_id, chosen[kc[1][0]].index)
         )
-    dated = _dates_differ(query, [chosen[c[0]] for _, c in kept])
     citations: list[Citation] = []
     number: dict[str, int] = {}
     pieces: list[str] = []

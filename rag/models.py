@@ -261,9 +261,11 @@ class ChatMLLLM(CustomLLM):
     def _generate(self, prompt: str, **kwargs: Any) -> Iterator[str]:
         raise NotImplementedError
 
-    def writing_options(self, markers: Sequence[str], span: CopySpan | None, max_tokens: int) -> dict[str, Any]:
+    def writing_options(
+        self, markers: Sequence[str], span: CopySpan | None, max_tokens: int, each: Sequence[str] = ()
+    ) -> dict[str, Any]:
         """What this backend is given to write an answer (``rag.write``): none by default, so
-        the markers and any copied span are checked afterwards (``rag.check``)."""
+        the markers, any copied span and the ids to cite each are checked afterwards (``rag.check``)."""
         return {}
 
     @llm_completion_callback()
@@ -291,6 +293,61 @@ class ChatMLLLM(CustomLLM):
                 yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=piece)
 
         return gen()
+
+
+def bracket_tokens(texts: Sequence[str]) -> dict[str, Any]:
+    """Token ids (``texts``: each id's text) by what they hold of a marker: any bracket, an opening
+    "[" alone, a closing "]…", each single capital letter, and what ends the answer (a line break,
+    a ChatML stop)."""
+    return {
+        "any": np.array([("[" in t or "]" in t) for t in texts]),
+        "open": [i for i, t in enumerate(texts) if t.strip() == "[" and "\n" not in t],
+        "close": [i for i, t in enumerate(texts) if t.startswith("]") and "[" not in t and "\n" not in t],
+        "letters": {t: i for i, t in enumerate(texts) if len(t) == 1 and t.isupper()},
+        "ends": np.array([("\n" in t or t in CHATML_STOPS) for t in texts]),
+        "texts": list(texts),
+    }
+
+
+class MarkerConstraint:
+    """A logits processor that lets the answer's markers name only ``letters`` ([B], [D]): a
+    grammar over those markers, applied as one mask per step (llama.cpp's grammar sampler walks
+    the whole 152k-token vocabulary each step, which costs more than the writing). With ``each``
+    the answer may not end (end of text, a line break) before it has cited each of those ids:
+    figures of one thing that differ are each given, not one of them (``rag.read.differing_figures``)."""
+
+    def __init__(self, tokens: dict[str, Any], eos: int, letters: Sequence[str], each: Sequence[str] = ()) -> None:
+        self.tokens = tokens
+        self.letters = [tokens["letters"][x] for x in letters if x in tokens["letters"]]
+        self.ends = tokens["ends"] | (np.arange(len(tokens["texts"])) == eos)
+        self.each = list(each)
+        self.start: int | None = None
+
+    def written(self, input_ids: Sequence[int], last: int | None = None) -> str:
+        start = self.start or 0
+        return "".join(
+            self.tokens["texts"][int(t)]
+            for t in input_ids[start if last is None else max(start, len(input_ids) - last) :]
+        )
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.start is None:
+            self.start = len(input_ids)
+        if self.each:
+            written = self.written(input_ids)
+            if any(f"[{x}]" not in written for x in self.each):
+                scores = np.where(self.ends, -np.inf, scores).astype(scores.dtype)
+        tail = self.written(input_ids, last=3)
+        opened = tail.rfind("[") > tail.rfind("]")
+        keep = np.zeros(len(scores), dtype=bool)
+        if opened and tail.endswith("["):
+            keep[self.letters] = True  # "[" → a chosen letter
+        elif opened:
+            keep[self.tokens["close"]] = True  # "[B" → "]"
+        else:
+            keep = ~self.tokens["any"]
+            keep[self.tokens["open"]] = True  # outside a marker: no bracket but an opening one
+        return np.where(keep, scores, -np.inf).astype(scores.dtype)
 
 
 class SpanConstraint:
@@ -452,49 +509,24 @@ class LlamaCppLLM(ChatMLLLM):
         return {option: float(w) for option, w in zip(options, weights)}
 
     def _bracket_tokens(self) -> dict[str, Any]:
-        """Token ids by what they hold of a marker: any bracket, an opening "[" alone, a closing
-        "]…", and each single capital letter (computed once per model)."""
+        """``bracket_tokens`` of this model's vocabulary (computed once per model)."""
         if self._brackets is None:
             llama = self._llama
-            texts = [llama.detokenize([i]).decode("utf-8", "replace") for i in range(llama.n_vocab())]
-            self._brackets = {
-                "any": np.array([("[" in t or "]" in t) for t in texts]),
-                "open": [i for i, t in enumerate(texts) if t.strip() == "[" and "\n" not in t],
-                "close": [i for i, t in enumerate(texts) if t.startswith("]") and "[" not in t and "\n" not in t],
-                "letters": {t: i for i, t in enumerate(texts) if len(t) == 1 and t.isupper()},
-                "texts": texts,
-            }
+            self._brackets = bracket_tokens(
+                [llama.detokenize([i]).decode("utf-8", "replace") for i in range(llama.n_vocab())]
+            )
         return self._brackets
 
-    def _marker_constraint(self, letters: Sequence[str]) -> Any:
-        """A logits processor that lets the answer's markers name only ``letters`` ([B], [D]): a
-        grammar over those markers, applied as one mask per step (llama.cpp's grammar sampler
-        walks the whole 152k-token vocabulary each step, which costs more than the writing)."""
-        tokens = self._bracket_tokens()
-        allowed_letters = [tokens["letters"][x] for x in letters if x in tokens["letters"]]
-        start: list[int] = []
+    def _marker_constraint(self, letters: Sequence[str], each: Sequence[str] = ()) -> MarkerConstraint:
+        return MarkerConstraint(self._bracket_tokens(), self._llama.token_eos(), letters, each)
 
-        def constrain(input_ids: Any, scores: Any) -> Any:
-            if not start:
-                start.append(len(input_ids))
-            tail = "".join(tokens["texts"][int(t)] for t in input_ids[max(start[0], len(input_ids) - 3) :])
-            opened = tail.rfind("[") > tail.rfind("]")
-            keep = np.zeros(len(scores), dtype=bool)
-            if opened and tail.endswith("["):
-                keep[allowed_letters] = True  # "[" → a chosen letter
-            elif opened:
-                keep[tokens["close"]] = True  # "[B" → "]"
-            else:
-                keep = ~tokens["any"]
-                keep[tokens["open"]] = True  # outside a marker: no bracket but an opening one
-            return np.where(keep, scores, -np.inf).astype(scores.dtype)
-
-        return constrain
-
-    def writing_options(self, markers: Sequence[str], span: CopySpan | None, max_tokens: int) -> dict[str, Any]:
-        """The writing is constrained as it is sampled: markers name only ``markers``, and with
-        ``span`` the answer is a span copied from its sentence."""
-        processor = self._span_constraint(span) if span else self._marker_constraint(markers) if markers else None
+    def writing_options(
+        self, markers: Sequence[str], span: CopySpan | None, max_tokens: int, each: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """The writing is constrained as it is sampled: markers name only ``markers`` (and cite
+        each of ``each`` before the end), and with ``span`` the answer is a span copied from its
+        sentence."""
+        processor = self._span_constraint(span) if span else self._marker_constraint(markers, each) if markers else None
         return {"max_tokens": max_tokens, "processor": processor, "stop": ["\n"]}
 
     def _span_constraint(self, span: CopySpan) -> SpanConstraint:

@@ -1,8 +1,9 @@
 """The public entry points: ``ask`` and ``stream``, and the ``QA`` object that holds the pieces.
 
 question → Query (parsed once; a follow-up first rewritten with its history) → retrieve →
-read (the model chooses the evidence, or none) → decide → write (from the chosen sentences,
-streamed) → check → Answer.
+read (the model chooses the evidence, or none) → decide → more evidence (a two-part question read
+part by part; a how-many question's other figures of the same thing) → write (from the chosen
+sentences, streamed) → check → Answer.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .index import SentenceIndex
 from .models import chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query, part_queries
-from .read import Reading, number_candidates, read
+from .read import Reading, differing_figures, number_candidates, read
 from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Considered, Timings
 from .settings import Settings
@@ -197,6 +198,9 @@ class QA:
         if query.parts and settings.answer_parts:
             reading = self.read_parts(query, reading, sentences, settings)
             read_out["considered"] = considered(reading)
+        if settings.differing_figures:
+            reading = differing_figures(query, reading, settings.max_chosen_many)
+            read_out["considered"] = considered(reading)
         written, copied = yield from self._write(query, reading, messages, settings, timings, started)
         read_out["written"] = written
         read_out["copied"] = copied
@@ -233,7 +237,7 @@ class QA:
         pieces: list[str] = []
         span = copy_span(query, reading) if settings.copy_spans else None
         llm = self.llm(settings)
-        extra = writing_options(llm, reading.chosen, settings.max_new_tokens, span)
+        extra = writing_options(llm, reading.chosen, settings.max_new_tokens, span, reading.cite_each)
         with backend_errors(settings):
             for piece in write(llm, messages, reading.chosen, extra):
                 if timings.first_token_s is None:

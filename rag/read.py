@@ -25,6 +25,7 @@ from .index import StoredSentence
 from .languages import pack
 from .prompts import fixed_messages, one_line, prompt_text, short_title
 from .query import Query
+from .text import counted_figures, holds_time, stems
 
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read as 1 and 0
 NONE = "none"
@@ -50,6 +51,7 @@ class Reading(BaseModel):
     p_none: float
     ranking: list[str]
     chosen: list[str]
+    cite_each: list[str] = []  # ids the answer must each cite: figures of one thing that differ
 
     def candidate(self, letter: str) -> Candidate:
         return next(c for c in self.candidates if c.letter == letter)
@@ -145,3 +147,56 @@ def read(
         candidates=list(candidates), probs=probs, p_none=probs.get(NONE, 0.0), ranking=ranking, chosen=chosen
     )
     return reading, messages
+
+
+def differing_figures(query: Query, reading: Reading, max_chosen: int) -> Reading:
+    """A how-many question's evidence widened to the candidates that state *another* figure of
+    the same thing ("sekitar 6.700 kontainer" beside the chosen "lebih dari 13.000 kontainer"):
+    sources that disagree, or one article over time, so the answer gives each figure with its
+    sentence (and its date, ``rag.check``) instead of one of them as the answer.
+
+    The thing is the question's counted word ("Berapa kontainer …"); a question in another
+    language than the chosen sentence cannot name it in the sentence's words, so there it is the
+    word after the chosen sentence's figure. A candidate must also be about what the question
+    asks as much as half as the chosen sentence is (its words shared with the question): "5
+    kecamatan" of another town is another count, not a disagreement. A question that names a
+    time ("pada tahun 2021", "by February") asks for the figure of that time only; a yes/no
+    question about a count ("Apakah artikel-artikel sepakat tentang jumlah tentara …?", "Did the
+    count of … change between February and …?") is widened whatever time it names: it asks how
+    the figures compare. A question of several parts is read part by part instead (``QA.read_parts``)."""
+    compares = query.asks == "yesno" or query.asks == "figure" and not holds_time(query.standalone)
+    if not compares or not query.counted or query.parts or not reading.chosen:
+        return reading
+    first = reading.candidate(reading.chosen[0]).sentence
+    stated = {f for x in reading.chosen for f in counted_figures(reading.candidate(x).sentence.text, first.language)}
+    if first.language == query.language:
+        thing = {stems(query.counted, drop_stopwords=False, language=query.language)[0]}
+    else:
+        thing = {noun for _, noun in stated}
+    values = {value for value, noun in stated if noun in thing}
+    if not values:
+        return reading
+    asked = set(stems(query.standalone, language=query.language)) - thing
+
+    def about(sentence: StoredSentence) -> int:
+        return len(asked & set(stems(sentence.text, language=sentence.language)))
+
+    def figures_of_thing(letter: str) -> set[float]:
+        sentence = reading.candidate(letter).sentence
+        return {value for value, noun in counted_figures(sentence.text, sentence.language) if noun in thing}
+
+    needed = about(first) / 2
+    chosen = list(reading.chosen)
+    for letter in reading.ranking:
+        if len(chosen) >= max_chosen:
+            break
+        if letter in chosen or about(reading.candidate(letter).sentence) < needed:
+            continue
+        other = figures_of_thing(letter)
+        if other - values:
+            chosen.append(letter)
+            values |= other
+    if len(chosen) == len(reading.chosen):
+        return reading
+    each = [letter for letter in chosen if figures_of_thing(letter)]  # the answer gives every figure
+    return reading.model_copy(update={"chosen": chosen, "cite_each": each})

@@ -136,6 +136,10 @@ class ReadingSettings(BaseModel):
         True,
         description="A two-part question is also read part by part; each part's best sentence joins the evidence (rag.qa.QA.read_parts; README).",
     )
+    differing_figures: bool = Field(
+        True,
+        description="A how-many question's evidence also takes the candidates stating another figure of the same thing (rag.read.differing_figures; README).",
+    )
     copy_spans: bool = Field(
         True,
         description="A one-fact answer from one sentence in the question's language is a span copied from it (llama.cpp; README).",

@@ -57,12 +57,14 @@ def copy_span(query: Query, reading: Reading) -> CopySpan | None:
     return CopySpan(chosen.letter, sentence, must_hold if must_hold and must_hold(sentence) else None)
 
 
-def writing_options(llm: Any, chosen: Sequence[str], max_tokens: int, span: CopySpan | None = None) -> dict[str, Any]:
+def writing_options(
+    llm: Any, chosen: Sequence[str], max_tokens: int, span: CopySpan | None = None, each: Sequence[str] = ()
+) -> dict[str, Any]:
     """What ``llm`` is given to write (its ``writing_options``; none for a backend without them):
-    markers only for ``chosen``, and with ``span`` the answer copied from that sentence if the
-    backend can constrain its writing."""
+    markers only for ``chosen``, each of ``each`` cited before the answer ends, and with ``span``
+    the answer copied from that sentence if the backend can constrain its writing."""
     hook = getattr(llm, "writing_options", None)
-    return hook(chosen, span, max_tokens) if hook else {}
+    return hook(chosen, span, max_tokens, each) if hook else {}
 
 
 def write(llm: Any, messages: list[ChatMessage], chosen: Sequence[str], extra: dict[str, Any]) -> Iterator[str]:

@@ -194,6 +194,37 @@ def test_a_two_part_question_gets_both_parts_each_from_its_sentence(qa_default_f
         assert answer.citations[number - 1].sentence.startswith(start)
 
 
+# The made-up dam article says its water reaches 8.500 hectares (2023-08-17); a later made-up
+# article (tests/fixtures/later) says 11.200 (2024-05-14). Asked how many hectares, the 1.5B reads one
+# of them; the other joins as a figure of the same thing (``differing_figures``), and the answer
+# gives both (the writing may not end before it cites each), each with its own sentence and its
+# article's date. The English question is not here: its six retrieved candidates miss the 8.500
+# sentence (README, Known limits); the cross-language rule is a fast test (tests/test_read.py).
+DIFFERING = ["Berapa hektare sawah yang diairi Bendungan Sigura?"]
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("question", DIFFERING)
+def test_figures_that_differ_over_time_are_each_given_with_sentence_and_date(tmp_path_factory, question):
+    from rag.settings import Settings
+
+    from .conftest import FIXTURE_CORPUS, index_folder
+
+    files = {p.name: p.read_text(encoding="utf-8") for p in FIXTURE_CORPUS.glob("*.txt")}
+    later = FIXTURE_CORPUS.parent / "later" / "irigasi_arka.txt"
+    settings, index, _ = index_folder(tmp_path_factory, {**files, later.name: later.read_text(encoding="utf-8")})
+    qa = QA(settings.model_copy(update={"llm": Settings.model_fields["llm"].default}), index)
+    answer = qa.ask(question)
+    assert not answer.abstained, answer.abstain_reason
+    cited = {c.sentence: c for c in answer.citations}
+    first = next(c for s, c in cited.items() if s.startswith("Air dari bendungan itu mengalir ke 8.500 hektare"))
+    second = next(c for s, c in cited.items() if s.startswith("Dinas pertanian mencatat air Bendungan Sigura"))
+    for figures, citation in ((("8.500", "8,500"), first), (("11.200", "11,200"), second)):
+        claim = next(c for c in answer.text.split("]") if any(f in c for f in figures))
+        assert answer.citations[int(claim.rsplit("[", 1)[1]) - 1] is citation  # the figure cites its own sentence
+        assert citation.published and citation.published.isoformat() in claim  # and carries its date
+
+
 @pytest.mark.llm
 @pytest.mark.parametrize(("qa_name", "question"), OFF_TOPIC_CASES)
 def test_unanswerable_abstains_without_citations(request, qa_name, question):
@@ -417,6 +448,31 @@ def test_a_part_whose_reading_finds_none_adds_no_evidence(scratch_settings):
     qa = QA(qa.settings.model_copy(update={"answer_parts": False}), llm=llm)
     assert not qa.answer_from(query, [(s, 0.9) for s in FLOOD], 0.9, qa.settings).abstained
     assert [kind for kind, _ in llm.calls] == ["choose", "stream_chat"]
+
+
+@pytest.mark.fast
+def test_figures_that_differ_are_each_given_with_their_sentence_and_date(scratch_settings):
+    """The reading chose Monday's 1.200 houses; Friday's 3.400 in another article is the same
+    count later, so it joins the evidence and each figure carries its article's date."""
+    llm = (
+        ScriptedLLM()
+        .enqueue_choice({"A": 0.8, "B": 0.05, "C": 0.1, "none": 0.02})
+        .enqueue(" Banjir merendam 1.200 rumah [A]. Hingga Jumat, jumlah rumah yang terendam naik menjadi 3.400 [C].")
+    )
+    qa = QA(scratch_settings.model_copy(update={"none_threshold": 0.5}), llm=llm)
+    query = parse_query("Berapa rumah yang terendam banjir?")
+    answer = qa.answer_from(query, [(s, 0.9) for s in FLOOD], 0.9, qa.settings)
+    assert llm.calls[-1][1][-1].content == "Evidence: A, C\nAnswer:"
+    assert answer.text == (
+        "Banjir merendam 1.200 rumah (Warta, 2023-02-06) [1]. "
+        "Hingga Jumat, jumlah rumah yang terendam naik menjadi 3.400 (Warta, 2023-02-10) [2]."
+    )
+    assert [c.sentence for c in answer.citations] == [FLOOD[0].text, FLOOD[2].text]
+    # switched off, the one chosen sentence is the evidence
+    llm = ScriptedLLM().enqueue_choice({"A": 0.8, "C": 0.1, "none": 0.02}).enqueue(" 1.200 rumah [A].")
+    qa = QA(qa.settings.model_copy(update={"differing_figures": False}), llm=llm)
+    assert qa.answer_from(query, [(s, 0.9) for s in FLOOD], 0.9, qa.settings).text == "1.200 rumah [1]."
+    assert llm.calls[-1][1][-1].content == "Evidence: A\nAnswer:"
 
 
 @pytest.mark.fast

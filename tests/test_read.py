@@ -6,10 +6,19 @@ from __future__ import annotations
 import pytest
 
 from rag.query import parse_query
-from rag.read import LETTERS, NONE, calibrate, format_candidates, number_candidates, options, read
+from rag.read import (
+    LETTERS,
+    NONE,
+    calibrate,
+    differing_figures,
+    format_candidates,
+    number_candidates,
+    options,
+    read,
+)
 from rag.testing import ScriptedLLM
 
-from .scripted import FLOOD
+from .scripted import FLOOD, sentence
 
 pytestmark = pytest.mark.fast
 
@@ -57,3 +66,61 @@ def test_read_renormalises_over_the_ids_and_none(scratch_settings):
     )[0]
     assert one_fact.chosen == ["A"]  # a one-fact question is written from its best sentence
     assert "[C] Hingga Jumat" in messages[-2].content
+
+
+def _reading(settings, question: str, chosen: str, sentences=FLOOD):
+    """``question`` read over ``sentences`` by a model that chooses ``chosen``."""
+    llm = ScriptedLLM().enqueue_choice({chosen: 0.9, "none": 0.01})
+    candidates = number_candidates(sentences, [0.9, 0.8, 0.7, 0.6][: len(sentences)])
+    query = parse_query(question)
+    return read(lambda m, o: llm.choose(m, o), settings.prompts_dir, query, candidates, settings)[0]
+
+
+def test_a_how_many_question_takes_the_other_figures_of_the_thing_it_counts(scratch_settings):
+    """1.200 houses on Monday, 3.400 by Friday in another article: both are the evidence; the
+    45 schools are another thing, and a sentence repeating a chosen figure adds nothing."""
+    query = parse_query("Berapa rumah yang terendam banjir?")
+    reading = _reading(scratch_settings, query.text, "A")
+    assert reading.chosen == ["A"]
+    widened = differing_figures(query, reading, 4)
+    assert widened.chosen == ["A", "C"] and widened.cite_each == ["A", "C"]  # the answer must give each
+    assert differing_figures(query, reading, 1).chosen == ["A"]  # no room: the cap holds
+    same = [*FLOOD, sentence("banjir3", 2, "Sebanyak 1.200 rumah masih terendam hingga Selasa.")]
+    reading = _reading(scratch_settings, query.text, "A", same)
+    assert [reading.candidate(x).sentence.id for x in differing_figures(query, reading, 4).chosen] == [
+        "banjir:0",
+        "banjir2:4",
+    ]
+    # a question that names a time asks for that time's figure
+    query = parse_query("Berapa rumah yang terendam banjir pada Senin?")
+    assert differing_figures(query, _reading(scratch_settings, query.text, "A"), 4).chosen == ["A"]
+    # a yes/no question about the count compares the figures, whatever time it names
+    for question in (
+        "Apakah jumlah rumah yang terendam bertambah?",
+        "Apakah jumlah rumah terendam berubah sejak Senin?",
+    ):
+        query = parse_query(question)
+        assert query.asks == "yesno" and query.counted == "rumah"
+        assert differing_figures(query, _reading(scratch_settings, question, "A"), 4).chosen == ["A", "C"]
+    # another town's count is not a disagreement: it shares too little of what is asked
+    towns = [
+        sentence("kota", 0, "Banjir di Bekasi merendam 1.200 rumah warga."),
+        sentence("kota", 1, "Di Bogor, angin kencang merusak 300 rumah."),
+        sentence("kota", 2, "Data terbaru menyebut banjir di Bekasi merendam 1.450 rumah."),
+    ]
+    query = parse_query("Berapa rumah yang terendam banjir di Bekasi?")
+    assert differing_figures(query, _reading(scratch_settings, query.text, "A", towns), 4).chosen == ["A", "C"]
+    # a question that does not count, or counts another thing, is left as it was read
+    for question in ("Siapa yang menutup sekolah?", "Berapa sekolah yang ditutup?"):
+        query = parse_query(question)
+        reading = _reading(scratch_settings, question, "B")
+        assert differing_figures(query, reading, 4).chosen == ["B"]
+        assert differing_figures(query, reading, 4).cite_each == []
+
+
+def test_across_languages_the_thing_is_the_word_after_the_chosen_figure(scratch_settings):
+    """An English question cannot name "rumah": the chosen sentence's figure says what is counted."""
+    query = parse_query("How many houses were flooded?")
+    assert query.counted == "houses" and query.language == "en"
+    reading = _reading(scratch_settings, query.text, "A")
+    assert differing_figures(query, reading, 4).chosen == ["A", "C"]

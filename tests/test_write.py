@@ -34,11 +34,19 @@ EOS = VOCAB.index("<eos>")
 def greedy(constraint, preference, limit=40):
     """Decode greedily under ``constraint``: each step takes the allowed token ``preference`` ranks
     highest (a list of texts, best first; anything else scores by length)."""
+    return scripted(constraint, [], preference, limit)
+
+
+def scripted(constraint, script, fallback, limit=20):
+    """Decode under ``constraint`` a model that wants to write ``script`` (one token text a step)
+    and otherwise ranks ``fallback`` in order (anything else scores by length)."""
     import numpy as np
 
     ids: list[int] = [0, 0, 0]  # a "prompt" before the answer
-    for _ in range(limit):
-        scores = np.array([100.0 - preference.index(t) if t in preference else len(t) for t in VOCAB], dtype=np.float32)
+    for step in range(limit):
+        ranked = [script[step]] if step < len(script) else []
+        ranked += [t for t in fallback if t not in ranked]
+        scores = np.array([100.0 - ranked.index(t) if t in ranked else len(t) for t in VOCAB], dtype=np.float32)
         token = int(np.argmax(constraint(ids, scores)))
         if token == EOS:
             break
@@ -105,3 +113,25 @@ def test_a_span_is_copied_only_for_one_fact_from_one_sentence_in_the_questions_l
     assert copy_span(parse_query("How many schools did the mayor close?"), reading("B")) is None  # translate instead
     assert copy_span(parse_query("Apakah sekolah ditutup?"), reading("B")) is None  # yes or no, with its reason
     assert copy_span(parse_query("Apa saja yang terjadi saat banjir?"), reading("A", "B")) is None  # a list
+
+
+# ---------------------------------------------------------------- markers (rag.models.MarkerConstraint)
+
+
+def test_markers_name_only_chosen_ids_and_each_required_id_is_cited_before_the_end():
+    from rag.models import MarkerConstraint, bracket_tokens
+
+    tokens = bracket_tokens(VOCAB)
+    one_claim = [" 45", " sekolah", " [", "A", "].", "<eos>"]
+    # a model that would cite an id it was not given writes a chosen one
+    assert scripted(MarkerConstraint(tokens, EOS, ["B", "C"]), one_claim, ["B", "<eos>"]) == " 45 sekolah [B]."
+    # a model that would stop after its first claim goes on until it has cited each required id
+    one_claim = [" 45", " sekolah", " [", "B", "].", "<eos>"]
+    each = MarkerConstraint(tokens, EOS, ["B", "C"], each=["B", "C"])
+    written = scripted(each, one_claim, ["<eos>", "\n", " [", "C", "B", "]."])
+    assert written == " 45 sekolah [B]. [C]."
+    # without required ids the same model stops after its one claim
+    assert (
+        scripted(MarkerConstraint(tokens, EOS, ["B", "C"]), one_claim, ["<eos>", "\n", " [", "C", "B", "]."])
+        == " 45 sekolah [B]."
+    )
