@@ -39,6 +39,20 @@ def _refusal(languages: Packs) -> re.Pattern[str]:
     return re.compile("|".join(phrases), re.IGNORECASE)
 
 
+def _refuses(raw: str, read_texts: Sequence[str]) -> bool:
+    """Whether the writer says the sentences do not answer. A refusal phrase copied with its
+    neighbouring words from a sentence that was read ("… pabrik yang tidak disebutkan lokasinya")
+    is the evidence speaking, not a refusal; "Jumlahnya tidak disebutkan" is the writer's own."""
+    text = " ".join(strip_markers(raw).split())
+    for m in _refusal(packs()).finditer(text):
+        before = text[: m.start()].split()[-1:]
+        after = text[m.end() :].split()[:1]
+        window = " ".join([*before, m.group(0), *after]).lower().strip(" .,;:!?")
+        if not any(window in t for t in read_texts):
+            return True
+    return False
+
+
 class Claim(BaseModel):
     """One sentence of the answer and the ids it cites."""
 
@@ -123,7 +137,8 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
     different dates, are ordered by date (oldest first), and the figures carry their dates."""
     if not raw.strip():
         return Checked(text="", citations=[], abstain_reason="the model wrote nothing")
-    if "refusal" in rules and _refusal(packs()).search(raw):
+    read_texts = [c.sentence.text.lower() for c in reading.candidates]
+    if "refusal" in rules and _refuses(raw, read_texts):
         return Checked(
             text="",
             citations=[],
@@ -133,7 +148,6 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
     figures = {letter: allowed_figures(s) for letter, s in chosen.items()}
     kept: list[tuple[Claim, list[str]]] = []
     removed: list[str] = []
-    read_texts = [c.sentence.text.lower() for c in reading.candidates]
     asked = query.standalone.lower()
     for claim in split_claims(raw):
         claim_figures = numbers(claim.text) if "figures" in rules else set()

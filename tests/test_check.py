@@ -110,6 +110,26 @@ def test_a_writer_that_finds_no_answer_abstains(raw):
     assert checked.abstain_reason.startswith("the model found no answer in the sentences") and not checked.citations
 
 
+def test_a_refusal_phrase_copied_from_the_evidence_is_not_a_refusal():
+    from datetime import date
+
+    from .scripted import sentence
+
+    unnamed = [
+        sentence("gudang", 0, "Gudang yang tidak disebutkan lokasinya itu menyimpan 300 ton beras.", date(2024, 3, 1))
+    ]
+    query = parse_query("Berapa ton beras yang disimpan gudang itu?")
+    copied = check(
+        "Gudang yang tidak disebutkan lokasinya itu menyimpan 300 ton beras [A].",
+        query,
+        reading_of(["A"], sentences=unnamed),
+    )
+    assert copied.abstain_reason is None and copied.text.endswith("300 ton beras [1].")
+    # the writer's own "tidak disebutkan", in no sentence read, is still a refusal
+    own = check("Jumlahnya tidak disebutkan [A].", query, reading_of(["A"], sentences=unnamed))
+    assert own.abstain_reason.startswith("the model found no answer in the sentences")
+
+
 def test_figures_from_different_dates_carry_their_date_and_are_in_date_order_as_a_timeline_is():
     query = parse_query("Berapa rumah yang terendam?")
     checked = check(
