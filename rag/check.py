@@ -127,7 +127,7 @@ def _citation(sentence: StoredSentence, score: float) -> Citation:
     )
 
 
-RULES = frozenset({"refusal", "figures", "names"})  # each can be ablated (evaluation/ablate_check.py)
+RULES = frozenset({"refusal", "figures", "names", "neighbours"})  # each can be ablated (evaluation/ablate_check.py)
 
 
 def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULES) -> Checked:
@@ -144,8 +144,9 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
             citations=[],
             abstain_reason=f'the model found no answer in the sentences ("{" ".join(raw.split())[:200]}")',
         )
-    chosen = {letter: reading.candidate(letter).sentence for letter in reading.chosen}
-    figures = {letter: allowed_figures(s) for letter, s in chosen.items()}
+    shown = {c.letter: c.sentence for c in reading.candidates}
+    chosen = {letter: shown[letter] for letter in reading.chosen}
+    figures = {letter: allowed_figures(s) for letter, s in shown.items()}
     kept: list[tuple[Claim, list[str]]] = []
     removed: list[str] = []
     asked = query.standalone.lower()
@@ -160,14 +161,28 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
             else set()
         )
 
-        def states(m: str, borrowed: set[str] = borrowed, claim_figures: set[float] = claim_figures) -> bool:
-            text = f"{chosen[m].text} {chosen[m].title}".lower()
-            return claim_figures <= figures[m] and all(n in text for n in borrowed)
+        def states(*ms: str, borrowed: set[str] = borrowed, claim_figures: set[float] = claim_figures) -> bool:
+            """Whether the sentences ``ms`` together state the claim's figures and borrowed names."""
+            text = " ".join(f"{shown[m].text} {shown[m].title}" for m in ms).lower()
+            return claim_figures <= set().union(*(figures[m] for m in ms)) and all(n in text for n in borrowed)
 
         cited = [m for m in claim.markers if m in chosen and states(m)]
         if not cited:
             # no marker, or one whose sentence lacks the figures or names: the best chosen sentence that has them
             cited = [m for m in reading.chosen if states(m)][:1]
+        if not cited and "neighbours" in rules:
+            # the chosen sentence names the subject, the one after or before it in the same article
+            # states the claim ("Rudal-rudal ini, dengan jangkauan 380 hingga 800 km"): cite both
+            cited = next(
+                (
+                    [m, n]
+                    for m in claim.markers or reading.chosen
+                    if m in chosen
+                    for n in _neighbours(m, shown)
+                    if states(m, n)
+                ),
+                [],
+            )
         if not cited:
             removed.append(claim.text)
             continue
@@ -182,11 +197,9 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
             removed=removed,
             abstain_reason=f"no chosen sentence states {quoted}" if quoted else "the answer says nothing",
         )
-    dated = _dates_differ(query, [chosen[c[0]] for _, c in kept])
+    dated = _dates_differ(query, [shown[c[0]] for _, c in kept])
     if query.timeline or dated and not query.parts:  # a timeline, or one figure as it changed: oldest first
-        kept.sort(
-            key=lambda kc: (chosen[kc[1][0]].published or _FAR, chosen[kc[1][0]].article_id, chosen[kc[1][0]].index)
-        )
+        kept.sort(key=lambda kc: (shown[kc[1][0]].published or _FAR, shown[kc[1][0]].article_id, shown[kc[1][0]].index))
     citations: list[Citation] = []
     number: dict[str, int] = {}
     pieces: list[str] = []
@@ -194,17 +207,23 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
         labels = []
         for letter in cited:
             if letter not in number:
-                citations.append(_citation(chosen[letter], reading.probs.get(letter, 0.0)))
+                citations.append(_citation(shown[letter], reading.probs.get(letter, 0.0)))
                 number[letter] = len(citations)
             labels.append(f"[{number[letter]}]")
         body = claim.text
         end = body[-1] if body[-1] in ".!?" else "."
         body = body.rstrip(".!? ")
-        sentence = chosen[cited[0]]
+        sentence = shown[cited[0]]
         if dated and sentence.published and sentence.published.isoformat() not in body:
             body += f" ({sentence.outlet + ', ' if sentence.outlet else ''}{sentence.published.isoformat()})"
         pieces.append(f"{body} {''.join(labels)}{end}")
     return Checked(text=" ".join(pieces), citations=citations, removed=removed)
+
+
+def _neighbours(letter: str, shown: dict[str, StoredSentence]) -> list[str]:
+    """The shown sentences right before and after ``letter``'s in its article."""
+    at = shown[letter]
+    return [k for k, s in shown.items() if s.article_id == at.article_id and abs(s.index - at.index) == 1]
 
 
 _FAR = __import__("datetime").date(9999, 1, 1)

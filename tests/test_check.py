@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.check import check, decide, split_claims
+from rag.check import RULES, check, decide, split_claims
 from rag.query import parse_query
 from rag.read import number_candidates, read
 from rag.testing import ScriptedLLM
@@ -85,8 +85,8 @@ def test_a_claim_citing_the_wrong_chosen_sentence_moves_to_the_one_with_its_figu
 def test_a_claim_whose_name_comes_from_a_sentence_not_chosen_does_not_rest_on_the_chosen_one():
     query = parse_query("Siapa yang menutup sekolah?")
     borrowed = check(
-        "Sekolah ditutup oleh Rina Hapsari [A].", query, reading_of(["A"])
-    )  # the name is in B, which was read
+        "Sekolah ditutup oleh Rina Hapsari [A].", query, reading_of(["A"], sentences=[FLOOD[2], FLOOD[1]])
+    )  # the name is in B, which was read, from another article
     assert borrowed.abstain_reason and not borrowed.citations
     moved = check("Sekolah ditutup oleh Rina Hapsari [A].", query, reading_of(["A", "B"]))
     assert moved.citations[0].sentence == FLOOD[1].text
@@ -94,6 +94,29 @@ def test_a_claim_whose_name_comes_from_a_sentence_not_chosen_does_not_rest_on_th
         "Yes, the North Korean mayor closed 45 schools [B].", parse_query("Were schools closed?"), reading_of(["B"])
     )
     assert english.citations  # "North", "Korean" are in no sentence read: no evidence against the claim
+
+
+def test_a_claim_may_rest_on_the_chosen_sentence_and_its_neighbour_together():
+    from .scripted import sentence
+
+    missile = [
+        sentence("rudal", 3, "Pabrik itu memproduksi rudal seri Gara-7 untuk angkatan darat."),
+        sentence("rudal", 4, "Rudal-rudal ini memiliki jangkauan 250 hingga 600 km."),
+        sentence("kapal", 4, "Kapal itu membawa 90 rudal ke pelabuhan."),
+    ]
+    query = parse_query("Berapa jangkauan rudal seri Gara-7?")
+    raw = "Rudal seri Gara-7 memiliki jangkauan 250 hingga 600 km [A]."
+    checked = check(raw, query, reading_of(["A"], sentences=missile))
+    # the chosen sentence names the missile, the next one states the range: both are cited
+    assert checked.abstain_reason is None and [c.sentence for c in checked.citations] == [
+        missile[0].text,
+        missile[1].text,
+    ]
+    assert checked.text.endswith("600 km [1][2].")
+    # a sentence of another article, or two sentences apart, is no neighbour
+    for far in ([missile[0], missile[2]], [missile[0], sentence("rudal", 5, missile[1].text)]):
+        assert check(raw, query, reading_of(["A"], sentences=far)).abstain_reason
+    assert check(raw, query, reading_of(["A"], sentences=missile), rules=RULES - {"neighbours"}).abstain_reason
 
 
 def test_yes_and_capitalised_first_words_are_not_names_from_nowhere():
