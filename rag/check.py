@@ -1,7 +1,8 @@
 """Check the written answer against its evidence, and decide: answer or abstain.
 
 Only checks that rest on evidence are kept:
-- a marker names a sentence that was chosen (and so shown); a claim without one is given the
+- a marker names a sentence that was chosen (and so shown), or the shown neighbour of a chosen
+  sentence when only the two together state the claim; a claim without one is given the
   chosen sentence that carries its figures;
 - every figure of a claim is in the sentence it cites or in that article's date, compared across
   notations (``10.000`` = ``10,000``; ``6 juta`` = ``6 million``; ``dua puluh`` = 20; ``60%`` =

@@ -37,6 +37,7 @@ from rag.retrieve import Antecedents, retrieve
 from rag.text import detect_language, numbers, stems, words
 
 from .conftest import FAST_MODEL, FIXTURE_CORPUS, ROOT, make_settings
+from .invariants import assert_cites_what_was_read
 
 PROPERTY = settings(
     max_examples=80,
@@ -463,14 +464,17 @@ def model_output(shown_texts: list[str]) -> st.SearchStrategy[str]:
 
 @FEW
 @given(st.data())
-def test_citation_check_only_cites_chosen_sentences(qa_fixture, shown, corpus_sentences, data):
+def test_citation_check_only_cites_what_was_read(qa_fixture, shown, corpus_sentences, data):
     raw = data.draw(model_output([item.sentence.text for item in shown]))
     chosen = data.draw(st.lists(st.sampled_from([c.letter for c in shown]), min_size=1, max_size=3, unique=True))
     reading = Reading(candidates=shown, probs={c: 0.3 for c in chosen}, p_none=0.1, ranking=chosen, chosen=chosen)
     checked = check(raw, parse_query(FERRIES_QUESTION), reading)
-    allowed = {(i.sentence.article_id, i.sentence.index, i.sentence.text) for i in shown if i.letter in chosen}
+    assert_cites_what_was_read(
+        {(c.article_id, c.sentence_index) for c in checked.citations},
+        {(i.sentence.article_id, i.sentence.index) for i in shown},
+        {(i.sentence.article_id, i.sentence.index) for i in shown if i.letter in chosen},
+    )
     for c in checked.citations:
-        assert (c.article_id, c.sentence_index, c.sentence) in allowed
         assert corpus_sentences[(c.article_id, c.sentence_index)] == c.sentence
     cited = [int(n) for m in MARKER.finditer(checked.text) for n in re.split(r"[,;]\s*", m.group(1))]
     assert all(1 <= n <= len(checked.citations) for n in cited), (checked.text, len(checked.citations))

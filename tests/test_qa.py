@@ -21,6 +21,7 @@ from rag.schema import Answer
 from rag.testing import ScriptedLLM
 
 from .conftest import FAST_MODEL, FERRIES, FIXTURE_CORPUS, LOCOMOTIVES, ROOT, SEEDS, make_settings
+from .invariants import assert_cites_what_was_read
 from .scripted import FLOOD
 
 # (question, accepted spellings of the expected fact, the sentence id that states it): 12 questions,
@@ -77,10 +78,11 @@ def assert_well_formed(answer: Answer, articles: dict) -> None:
     assert set(numbers) == set(range(1, len(answer.citations) + 1)), answer.text  # no citation unused
     for c in answer.citations:
         assert articles[c.article_id].sentences[c.sentence_index].text == c.sentence
-    chosen = {(c.article_id, c.sentence_index) for c in answer.considered if c.chosen}
-    assert {
-        (c.article_id, c.sentence_index) for c in answer.citations
-    } <= chosen  # only what the model chose from what it read
+    assert_cites_what_was_read(
+        {(c.article_id, c.sentence_index) for c in answer.citations},
+        {(c.article_id, c.sentence_index) for c in answer.considered},
+        {(c.article_id, c.sentence_index) for c in answer.considered if c.chosen},
+    )
     if answer.considered:
         assert (
             answer.p_none is not None and abs(sum(c.probability for c in answer.considered) + answer.p_none - 1) < 0.01
