@@ -19,7 +19,7 @@ from evaluation.evalset import QUESTIONS_FILE
 from rag import cli
 
 from .conftest import FAST_MODEL
-from .invariants import assert_cites_what_was_read
+from .invariants import assert_cites_what_was_read, key_of
 
 # dev-split questions, one or two per category, both languages, two unanswerable, one follow-up
 SUBSET = ["q003", "q010", "q026", "q043", "q058", "q065", "q070", "q080"]
@@ -81,15 +81,10 @@ def test_every_answer_records_its_reading_and_the_curve_follows_from_it(report):
             assert r["cited_ids"] == [] and r["abstain_reason"]
         if r["considered"]:
             assert r["p_none"] is not None
-
-            def key(cid: str) -> tuple[str, int]:
-                article_id, index = cid.rsplit(":", 1)
-                return article_id, int(index)
-
             assert_cites_what_was_read(
-                {key(cid) for cid in r["cited_ids"]},
-                {key(c["id"]) for c in r["considered"]},
-                {key(c["id"]) for c in r["considered"] if c["chosen"]},
+                {key_of(cid) for cid in r["cited_ids"]},
+                {key_of(c["id"]) for c in r["considered"]},
+                {key_of(c["id"]) for c in r["considered"] if c["chosen"]},
             )
     curve = data["systems"]["kutip"]["curve"]
     assert [row["none_threshold"] for row in curve] == sorted(row["none_threshold"] for row in curve)

@@ -18,7 +18,7 @@ from rag.qa import QA
 from rag.schema import Answer
 
 from .conftest import FERRIES, FIXTURE_CORPUS, make_settings
-from .invariants import assert_cites_what_was_read
+from .invariants import assert_answer_cites_what_was_read
 from .ollama_standin import OllamaStandIn
 
 pytestmark = pytest.mark.llm
@@ -61,11 +61,7 @@ def test_ollama_reads_and_decides_as_llamacpp_does(standin, fixture_dir, qa_fixt
         assert mine.probability == pytest.approx(theirs.probability, abs=0.02)
     if not answer.abstained:
         assert len(items) > 2  # streamed pieces, then the answer
-        assert_cites_what_was_read(
-            {(c.article_id, c.sentence_index) for c in answer.citations},
-            {(c.article_id, c.sentence_index) for c in answer.considered},
-            {(c.article_id, c.sentence_index) for c in answer.considered if c.chosen},
-        )
+        assert_answer_cites_what_was_read(answer)
     chats = [body for _, path, body in standin.requests if path == "/api/chat"]
     assert any(body.get("logprobs") and body.get("top_logprobs") == 20 for body in chats)  # the reading step
     assert any(body["messages"][-1]["role"] == "assistant" for body in chats)  # the writing continues the turn

@@ -21,7 +21,7 @@ from rag.schema import Answer
 from rag.testing import ScriptedLLM
 
 from .conftest import FAST_MODEL, FERRIES, FIXTURE_CORPUS, LOCOMOTIVES, ROOT, SEEDS, make_settings
-from .invariants import assert_cites_what_was_read
+from .invariants import assert_answer_cites_what_was_read
 from .scripted import FLOOD
 
 # (question, accepted spellings of the expected fact, the sentence id that states it): 12 questions,
@@ -78,11 +78,7 @@ def assert_well_formed(answer: Answer, articles: dict) -> None:
     assert set(numbers) == set(range(1, len(answer.citations) + 1)), answer.text  # no citation unused
     for c in answer.citations:
         assert articles[c.article_id].sentences[c.sentence_index].text == c.sentence
-    assert_cites_what_was_read(
-        {(c.article_id, c.sentence_index) for c in answer.citations},
-        {(c.article_id, c.sentence_index) for c in answer.considered},
-        {(c.article_id, c.sentence_index) for c in answer.considered if c.chosen},
-    )
+    assert_answer_cites_what_was_read(answer)
     if answer.considered:
         assert (
             answer.p_none is not None and abs(sum(c.probability for c in answer.considered) + answer.p_none - 1) < 0.01
