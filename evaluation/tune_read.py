@@ -169,6 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", default="", help="benchmark folder (questions.json + corpus/)")
     parser.add_argument("--limit", type=int, default=0, help="first N benchmark questions (0 = all)")
+    parser.add_argument("--every", type=int, default=1, help="every Nth benchmark question (after --limit)")
     parser.add_argument("--k", type=int, default=6)
     parser.add_argument("--orders", default="best-first,best-last")
     parser.add_argument("--out", default="eval/results/read/records.json")
@@ -188,7 +189,7 @@ def main() -> None:
     rows = collect(settings, load_questions(QUESTIONS_FILE, "dev"), "questions.yaml dev", args.k, orders)
     if args.bench:
         bench = Path(args.bench)
-        questions = load_questions(bench)[: args.limit or None]
+        questions = load_questions(bench)[: args.limit or None][:: args.every]
         bench_settings = settings_for(bench, settings)
         rows += collect(bench_settings, questions, bench.resolve().name, args.k, orders)
     out = Path(args.out)
