@@ -32,7 +32,7 @@ def at(records: list[dict], t: float) -> tuple[float, float, float, int, int]:
 for path in sys.argv[1:]:
     report = json.loads(Path(path).read_text())
     records = [r for r in report["records"]["kutip"] if not r.get("error")]
-    ran_at = report["settings"]["none_threshold"]
+    ran_at = report["settings"]["none_threshold"] or report["none_threshold"]  # unset: the model's own
     print(f"{path} (run at P(none) {ran_at})")
     print("  threshold  unanswerable abstained  answerable wrongly abstained  fact and cited")
     for step in range(0, 41):
