@@ -19,7 +19,7 @@ def test_a_new_backend_is_one_registry_entry(scratch_settings, monkeypatch):
     UI's list and answers through QA, with nothing else changed."""
     from rag import backends
 
-    scripted = ScriptedLLM().enqueue_choice({"A": 0.9, "none": 0.05}).enqueue(" Banjir merendam 1.200 rumah [A].")
+    scripted = ScriptedLLM().enqueue_choice({"A": 0.9, "none": 0.01}).enqueue(" Banjir merendam 1.200 rumah [A].")
 
     class Scripted(backends.Backend):
         name = "scripted"

@@ -391,7 +391,7 @@ def test_the_reading_is_one_decode_step_on_a_cached_prompt(qa_fixture):
 
 @pytest.mark.fast
 def test_qa_answers_from_the_chosen_sentences_with_a_scripted_llm(scratch_settings):
-    llm = ScriptedLLM().enqueue_choice({"B": 0.8, "none": 0.05}).enqueue(" Rina Hapsari menutup 45 sekolah [B].")
+    llm = ScriptedLLM().enqueue_choice({"B": 0.8, "none": 0.01}).enqueue(" Rina Hapsari menutup 45 sekolah [B].")
     qa = QA(scratch_settings, llm=llm)
     query = parse_query("Siapa yang menutup sekolah?")
     stream = list(
@@ -402,7 +402,7 @@ def test_qa_answers_from_the_chosen_sentences_with_a_scripted_llm(scratch_settin
     answer = stream[-1]
     assert "".join(p for p in stream[:-1]) == " Rina Hapsari menutup 45 sekolah [B]."  # streamed as written
     assert not answer.abstained and answer.text == "Rina Hapsari menutup 45 sekolah [1]."
-    assert answer.citations[0].sentence == FLOOD[1].text and answer.p_none == pytest.approx(0.05 / 0.85)
+    assert answer.citations[0].sentence == FLOOD[1].text and answer.p_none == pytest.approx(0.01 / 0.81)
     kinds = [kind for kind, _ in llm.calls]
     assert kinds == ["choose", "stream_chat"]
     assert llm.calls[1][1][-1].content == "Evidence: B\nAnswer:"
