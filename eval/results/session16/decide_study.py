@@ -29,6 +29,7 @@ import numpy as np
 from evaluation.ablate_check import reading_of, recheck
 from evaluation.evalset import load_questions, settings_for
 from evaluation.evaluate import Record
+from evaluation.tune_read import auc as pairwise_auc
 from rag.check import RULES
 from rag.index import SentenceIndex
 from rag.query import parse_query
@@ -162,11 +163,11 @@ def apply(rows: list[dict], scores: np.ndarray, t: float) -> dict:
 
 
 def auc(rows: list[dict], scores: np.ndarray) -> float:
+    """``evaluation.tune_read.auc`` of near-miss against answerable questions on ``scores``."""
     live = [r for r in rows if not r["pre"]]
     pos = [s for r, s in zip(live, scores, strict=True) if not r["answerable"]]
     neg = [s for r, s in zip(live, scores, strict=True) if r["answerable"]]
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / max(1, len(pos) * len(neg))
+    return pairwise_auc(pos, neg) or 0.0
 
 
 def main() -> None:
