@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Readers bench (issue #16): per format, ingest time per article (read + clean + split, no
+"""Readers bench: per format, ingest time per article (read + clean + split, no
 embedding) and what was kept and lost on the test fixtures; the PDF libraries compared on PDFs
 made here; the language detectors compared on the seeds and English texts; the metadata rules on
 the fixtures. Optional comparison libraries (pdfminer.six, pdfplumber, lingua, dateparser) are
