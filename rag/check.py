@@ -1,4 +1,4 @@
-"""Check the written answer against its evidence, and decide: answer or abstain.
+"""Check the written answer against its evidence.
 
 Only checks that rest on evidence are kept:
 - a marker names a sentence that was chosen (and so shown), or the shown neighbour of a chosen
@@ -8,8 +8,8 @@ Only checks that rest on evidence are kept:
   notations (``10.000`` = ``10,000``; ``6 juta`` = ``6 million``; ``dua puluh`` = 20; ``60%`` =
   ``60 persen``);
 - the model did not refuse ("NO_ANSWER").
-A claim that fails is removed; an answer with no claim left abstains. The answer-or-abstain
-decision before writing (``decide``) rests on P(none) from the reading and on retrieval.
+A claim that fails is removed; an answer with no claim left abstains. (The answer-or-abstain
+decision before writing is ``rag.decide``.)
 """
 
 from __future__ import annotations
@@ -101,18 +101,6 @@ def allowed_figures(sentence: StoredSentence) -> set[float]:
         d = sentence.published
         allowed |= {float(d.year), float(d.month), float(d.day)}
     return allowed
-
-
-def decide(query: Query, reading: Reading, top_dense: float, settings: object) -> str | None:
-    """Why kutip should abstain before writing (``None``: write). One decision from the reading's
-    P(none) and the retrieval score, with thresholds tuned on public dev data (README)."""
-    if top_dense < settings.abstain_threshold:  # type: ignore[attr-defined]
-        return "no sentence is close enough to the question"
-    if reading.p_none >= settings.p_none_threshold:  # type: ignore[attr-defined]
-        return f"the model read the sentences and found none that answers (P(none) = {reading.p_none:.2f})"
-    if not reading.chosen:
-        return "no sentence was chosen"
-    return None
 
 
 def _citation(sentence: StoredSentence, score: float) -> Citation:

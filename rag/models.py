@@ -434,11 +434,24 @@ class LlamaCppLLM(ChatMLLLM):
     _llama: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _brackets: Any = PrivateAttr(default=None)
+    _capture: Any = PrivateAttr(default=None)
+
+    @property
+    def model_sha256(self) -> str:
+        """The pinned SHA-256 of the packaged weights (what a trained probe is tied to)."""
+        spec = GGUF_MODELS.get(self.model_name)
+        return spec.sha256 if spec else ""
+
+    @property
+    def n_layer(self) -> int:
+        import llama_cpp
+
+        return int(llama_cpp.llama_model_n_layer(self._llama.model))
 
     def model_post_init(self, context: Any) -> None:
-        from llama_cpp import Llama
+        from .hidden import llama_with_capture
 
-        self._llama = Llama(
+        self._llama, self._capture = llama_with_capture(
             model_path=self.model_path,
             n_ctx=self.n_ctx,
             n_threads=self.n_threads,
@@ -481,6 +494,13 @@ class LlamaCppLLM(ChatMLLLM):
         over them: what a grammar allowing only these continuations would sample from, read off the
         logits of one decode step. The prompt's longest prefix already in the KV cache is reused,
         and the prompt stays cached for a writing that continues it."""
+        return self.choose_with_states(messages, options, ())[0]
+
+    def choose_with_states(
+        self, messages: Sequence[ChatMessage], options: Sequence[str], names: Sequence[str]
+    ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        """``choose``, and the last prompt token's hidden state at each graph node of ``names``
+        (``rag.hidden``), read in the same decode."""
         tokens = self._llama.tokenize(chatml(messages).encode("utf-8"), special=True)
         if len(tokens) + 8 > self.n_ctx:
             raise PromptBudgetError(
@@ -502,11 +522,12 @@ class LlamaCppLLM(ChatMLLLM):
                 cached += 1
             cached = min(cached, len(tokens) - 1)  # the last token is decoded again for its logits
             llama.n_tokens = cached
-            llama.eval(tokens[cached:])
+            with self._capture.armed(names) as states:
+                llama.eval(tokens[cached:])
             logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))[ids].astype(np.float64)
         weights = np.exp(logits - logits.max())
         weights /= weights.sum()
-        return {option: float(w) for option, w in zip(options, weights)}
+        return {option: float(w) for option, w in zip(options, weights)}, states
 
     def _bracket_tokens(self) -> dict[str, Any]:
         """``bracket_tokens`` of this model's vocabulary (computed once per model)."""

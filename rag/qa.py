@@ -8,6 +8,7 @@ sentences, streamed) → check → Answer.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -15,9 +16,11 @@ from datetime import date
 from typing import Any, Literal
 
 from .backends import backend_errors, choose, get_llm, model_label
-from .check import check, decide
+from .check import check
 from .condense import condense_question
+from .decide import Probe, ProbeRefused, decide, probe_for
 from .errors import QuestionError
+from .hidden import StateReader
 from .index import SentenceIndex
 from .models import chatml
 from .prompts import fixed_messages, prompt_text
@@ -29,6 +32,7 @@ from .settings import Settings
 from .write import copy_span, write, writing_options
 
 History = Sequence[tuple[str, str]]
+log = logging.getLogger(__name__)
 
 
 def considered(reading: Reading) -> list[Considered]:
@@ -75,6 +79,7 @@ class QA:
         self._llm = llm
         self.steps = list(steps) if steps is not None else post_retrieval_steps(self.index, self.settings)
         self._ingest_lock = threading.Lock()
+        self._probes: dict[tuple[str, str, str], Probe | None] = {}
 
     # ------------------------------------------------------------------ set-up
 
@@ -92,6 +97,24 @@ class QA:
         prime = getattr(self.llm(settings), "prime", None)  # backends with a local KV cache (llama.cpp)
         if prime is not None:
             prime(chatml(fixed_messages(settings.prompts_dir), open_turn=False))
+
+    def probe(self, settings: Settings) -> Probe | None:
+        """The trained answerability probe for the answering model, when it has one that fits its
+        weights and read prompt and the backend gives hidden states; ``None`` (P(none) decides)
+        otherwise. A refused probe is said once per model in the log."""
+        llm = self.llm(settings)
+        if not isinstance(llm, StateReader):
+            return None
+        key = (llm.model_sha256, str(settings.prompts_dir), str(settings.probes_dir))
+        if key not in self._probes:
+            try:
+                self._probes[key] = probe_for(
+                    llm.model_name, llm.model_sha256, settings.prompts_dir, settings.probes_dir
+                )
+            except ProbeRefused as exc:
+                log.warning("answerability probe not used, P(none) decides: %s", exc)
+                self._probes[key] = None
+        return self._probes[key]
 
     # ------------------------------------------------------------------ answering
 
@@ -120,19 +143,27 @@ class QA:
         )
 
     def read(
-        self, query: Query, sentences: Sequence[tuple[Any, float]], settings: Settings
+        self, query: Query, sentences: Sequence[tuple[Any, float]], settings: Settings, states: Sequence[str] = ()
     ) -> tuple[Reading, list[Any]]:
-        """The reading step over ``sentences`` ((sentence, dense score), best first)."""
+        """The reading step over ``sentences`` ((sentence, dense score), best first). With
+        ``states`` (graph node names, ``rag.hidden``) and a backend that can give them, the
+        reading also carries the model's hidden states at the read position."""
         candidates = number_candidates([s for s, _ in sentences], [d for _, d in sentences])
+        captured: dict[str, Any] = {}
         with backend_errors(settings):
             llm = self.llm(settings)
-            return read(
-                lambda messages, options: choose(llm, messages, options, settings),
-                settings.prompts_dir,
-                query,
-                candidates,
-                settings,
-            )
+
+            def chooser(messages: list[Any], options: list[str]) -> dict[str, float]:
+                if states and isinstance(llm, StateReader):
+                    probs, got = llm.choose_with_states(messages, options, states)
+                    captured.update(got)
+                    return probs
+                return choose(llm, messages, options, settings)
+
+            reading, messages = read(chooser, settings.prompts_dir, query, candidates, settings)
+        if captured:
+            reading = reading.model_copy(update={"states": captured})
+        return reading, messages
 
     def stream(
         self,
@@ -189,11 +220,17 @@ class QA:
         if not sentences:
             yield self.abstention(query, settings, done(), "no sentence is close enough to the question")
             return
-        reading, messages = self.read(query, sentences, settings)
-        read_out: dict[str, Any] = {"p_none": reading.p_none, "considered": considered(reading)}
-        reason = decide(query, reading, top_dense, settings)
-        if reason is not None:
-            yield self.abstention(query, settings, done(), reason, **read_out)
+        probe = self.probe(settings)
+        reading, messages = self.read(query, sentences, settings, states=[probe.node] if probe else [])
+        decision = decide(reading, top_dense, settings, probe)
+        read_out: dict[str, Any] = {
+            "p_none": reading.p_none,
+            "considered": considered(reading),
+            "p_unanswerable": None if decision.p_unanswerable is None else round(decision.p_unanswerable, 4),
+            "decided_by": decision.decided_by,
+        }
+        if decision.reason is not None:
+            yield self.abstention(query, settings, done(), decision.reason, **read_out)
             return
         if query.parts and settings.answer_parts:
             reading = self.read_parts(query, reading, sentences, settings)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .index import StoredSentence
 from .languages import pack
@@ -52,6 +52,7 @@ class Reading(BaseModel):
     ranking: list[str]
     chosen: list[str]
     cite_each: list[str] = []  # ids the answer must each cite: figures of one thing that differ
+    states: dict[str, Any] = Field(default_factory=dict, repr=False)  # hidden states (rag.hidden), if read
 
     def candidate(self, letter: str) -> Candidate:
         return next(c for c in self.candidates if c.letter == letter)

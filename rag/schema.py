@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -59,6 +60,12 @@ class Answer(BaseModel):
     abstain_reason: str | None = Field(None, description="Why kutip abstained (None when it answered).")
     p_none: float | None = Field(
         None, description="The model's probability that no retrieved sentence answers (None when it was not asked)."
+    )
+    p_unanswerable: float | None = Field(
+        None, description="The trained probe's probability that the sentences read do not answer (None: no probe)."
+    )
+    decided_by: Literal["probe", "p_none"] | None = Field(
+        None, description="What decided to answer or abstain: the trained probe, or P(none) alone (rag.decide)."
     )
     considered: list[Considered] = Field([], description="Every sentence the model read, in the order shown.")
     written: str | None = Field(None, description="What the model wrote, before the check (None: nothing was written).")

@@ -43,8 +43,11 @@ class PathSettings(BaseModel):
         description="Where packaged GGUF parts are assembled once.",
     )
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts")
+    probes_dir: Path = Field(
+        PROJECT_ROOT / "rag" / "probes", description="Trained answerability probes, one per model (kutip train)."
+    )
 
-    @field_validator("data_dir", "corpus_dir", "model_cache", "prompts_dir", mode="after")
+    @field_validator("data_dir", "corpus_dir", "model_cache", "prompts_dir", "probes_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
@@ -132,6 +135,12 @@ class ReadingSettings(BaseModel):
         ge=0,
         le=1,
         description="P(none) at or above which kutip abstains; unset: the value tuned for the model (NONE_THRESHOLDS).",
+    )
+    probe_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="P(unanswerable) at or above which kutip abstains; unset: the shipped probe's own (rag.decide).",
     )
     answer_parts: bool = Field(
         True,

@@ -5,6 +5,7 @@
     llm.enqueue("Pabrik itu di Hamhung [B].")      # the next written answer
     qa = QA(settings, llm=llm)
 
+``enqueue_states`` scripts the hidden states a trained probe reads (``rag.decide``).
 Every call records its messages (``llm.calls``) so a test can see what the model was shown.
 A reading with no queued distribution raises, as does a writing with no queued text: a test
 never passes on an answer it did not script.
@@ -16,6 +17,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -36,6 +38,7 @@ class ScriptedLLM(CustomLLM):
     model_name: str = "scripted"
     _texts: deque[str] = PrivateAttr(default_factory=deque)
     _choices: deque[dict[str, float]] = PrivateAttr(default_factory=deque)
+    _states: deque[dict[str, Any]] = PrivateAttr(default_factory=deque)
     _calls: list[tuple[str, list[ChatMessage]]] = PrivateAttr(default_factory=list)
 
     def enqueue(self, *texts: str) -> ScriptedLLM:
@@ -54,6 +57,28 @@ class ScriptedLLM(CustomLLM):
     @property
     def metadata(self) -> LLMMetadata:
         return LLMMetadata(context_window=4096, num_output=200, is_chat_model=True, model_name=self.model_name)
+
+    def enqueue_states(self, *states: dict[str, Any]) -> ScriptedLLM:
+        """Hidden states (node name -> vector) for the next readings that ask for them."""
+        self._states.extend(states)
+        return self
+
+    @property
+    def model_sha256(self) -> str:
+        return "scripted"
+
+    @property
+    def n_layer(self) -> int:
+        return 4
+
+    def choose_with_states(
+        self, messages: Sequence[ChatMessage], options: Sequence[str], names: Sequence[str]
+    ) -> tuple[dict[str, float], dict[str, Any]]:
+        probs = self.choose(messages, options)
+        if not self._states:
+            raise AssertionError("ScriptedLLM: hidden states were asked for but none are queued")
+        queued = self._states.popleft()
+        return probs, {n: np.asarray(queued[n], dtype=np.float32) for n in names}
 
     def choose(self, messages: Sequence[ChatMessage], options: Sequence[str]) -> dict[str, float]:
         self._calls.append(("choose", list(messages)))

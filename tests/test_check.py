@@ -5,31 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from rag.check import RULES, check, decide, split_claims
+from rag.check import RULES, check, split_claims
 from rag.query import parse_query
-from rag.read import number_candidates, read
-from rag.testing import ScriptedLLM
+from rag.read import number_candidates
 
 from .scripted import FLOOD
 
 pytestmark = pytest.mark.fast
-
-
-def test_decide_abstains_on_p_none_and_on_retrieval(scratch_settings):
-    candidates = number_candidates(FLOOD, [0.9, 0.8, 0.7])
-    query = parse_query("Siapa pemenang lomba?")
-    reading, _ = read(
-        lambda m, o: ScriptedLLM().enqueue_choice({"A": 0.3, "none": 0.7}).choose(m, o),
-        scratch_settings.prompts_dir,
-        query,
-        candidates,
-        scratch_settings,
-    )
-    assert "P(none) = 0.70" in decide(query, reading, 0.9, scratch_settings.model_copy(update={"none_threshold": 0.5}))
-    assert decide(query, reading, 0.9, scratch_settings.model_copy(update={"none_threshold": 0.8})) is None
-    assert "close enough" in decide(
-        query, reading, 0.5, scratch_settings.model_copy(update={"none_threshold": 0.8, "abstain_threshold": 0.6})
-    )
 
 
 def test_the_p_none_threshold_is_the_models_own_unless_set(scratch_settings):

@@ -1,0 +1,105 @@
+"""Training the answerability probe (``evaluation.trainset``, ``evaluation.train_probe``): what enters
+the training data, the threshold rule, and that the shipped arrays decide as the fitted model does."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from evaluation.train_probe import Dataset, Stacked, StateProbe, lowest_threshold
+from evaluation.trainset import ID_DEV, Item, Pool, detokenize, id_dev_exclusions, load_pool, plan_shards, write_shard
+from rag.decide import logit
+
+pytestmark = pytest.mark.fast
+
+NODE = "l_out-3"
+
+
+def synthetic(n: int, seed: int, sets: int = 6) -> Dataset:
+    """Rows whose unanswerable ones lean along one direction of an 8-d state."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    states = rng.normal(size=(n, 8)) + np.outer(y, [1.5, 0, 0, 0, 0, 0, 0, -1.0])
+    records = [
+        {
+            "answerable": not bool(label),
+            "p_none": float(np.clip(0.05 + 0.2 * label + rng.normal(0, 0.05), 0.001, 0.999)),
+            "top_dense": float(0.85 + rng.normal(0, 0.02)),
+            "language": "id",
+            "set": f"idk-{i % sets:03d}",
+        }
+        for i, label in enumerate(y)
+    ]
+    return Dataset(records, {NODE: states.astype(np.float32)})
+
+
+def test_the_threshold_rule_keeps_false_abstention_within_the_bound():
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 100 + [1] * 50)
+    score = np.concatenate([rng.normal(0, 1, 100), rng.normal(1.5, 1, 50)])
+    for bound in (0.0, 0.05, 0.07, 0.2):
+        t = lowest_threshold(y, score, bound)
+        false = (score[y == 0] >= t).mean()
+        assert false <= bound
+        lower = np.nextafter(t, -np.inf)  # any lower threshold breaks the bound (or abstains on no more)
+        assert (score[y == 0] >= lower).mean() > bound or (score[y == 1] >= lower).mean() == (score[y == 1] >= t).mean()
+
+
+def test_the_shipped_arrays_decide_as_the_fitted_model_does():
+    train, test = synthetic(300, 1), synthetic(80, 2)
+    stacked = Stacked(NODE, 0.1).fit(train)
+    probe = stacked.export("m", "sha", "prompt", 0.5, {})
+    expected = stacked.score(test)
+    got = [probe.p_unanswerable(test.states[NODE][i], r["p_none"], r["top_dense"]) for i, r in enumerate(test.records)]
+    assert np.allclose(got, expected, atol=1e-9)
+    auc_state = __import__("evaluation.train_probe", fromlist=["auc"]).auc(test.y, expected)
+    assert auc_state > 0.85  # the direction was learned
+
+
+def test_the_state_probe_beats_chance_and_p_none_is_a_feature_of_the_stack():
+    train = synthetic(300, 3)
+    probe = StateProbe(NODE, 1.0).fit(train)
+    assert probe.score(train)[train.y == 1].mean() > probe.score(train)[train.y == 0].mean()
+    assert train.side[0, 0] == pytest.approx(logit(train.records[0]["p_none"]))
+
+
+def pool(n: int) -> Pool:
+    passages = {f"p{i}": f"Paragraf nomor {i} tentang kota {i} dan sungai {i}." for i in range(n)}
+    items = [
+        Item(source="idk", orig_id=f"q{i}", question=f"Di mana kota {i}?", passage=f"p{i}", answerable=i % 3 != 0)
+        for i in range(n)
+    ]
+    return Pool(source="idk", passages=passages, items=items)
+
+
+def test_shards_alternate_labels_never_reuse_a_passage_and_add_distractors(tmp_path):
+    shards = list(plan_shards(pool(120), 10, seed=1))
+    assert len(shards) >= 3
+    assert [i.answerable for i in shards[0].questions][:4] == [True, False, True, False]  # in turn, while both last
+    seen: set[str] = set()
+    for plan in shards:
+        files = set(plan.passages)
+        assert not files & seen  # a passage is in one shard only
+        seen |= files
+        gold = {plan.gold[i.orig_id] for i in plan.questions}
+        assert gold < files and len(files - gold) >= 2  # distractors beside the gold passages
+    folder = write_shard(shards[0], tmp_path)
+    data = json.loads((folder / "questions.json").read_text())
+    assert len(data["questions"]) == len(shards[0].questions)
+    assert len(list((folder / "corpus").glob("*.txt"))) == len(shards[0].passages)
+
+
+def test_detokenize_glues_punctuation_back():
+    assert detokenize(["Harga", "naik", "(", "10", "%", ")", ",", "kata", "dia", "."]) == "Harga naik (10%), kata dia."
+
+
+@pytest.mark.skipif(not ID_DEV.is_dir(), reason="needs ../shared/bench/id-dev beside the project")
+def test_no_id_dev_question_or_passage_enters_the_training_data():
+    question_ids, texts, _ = id_dev_exclusions()
+    assert len(question_ids) == 300 and len(texts) == 240
+    for source in ("idk", "facqa"):
+        usable = load_pool(source)
+        assert not {i.orig_id for i in usable.items} & question_ids
+        assert not {" ".join(t.split()).lower() for t in usable.passages.values()} & texts
