@@ -40,8 +40,8 @@ import numpy as np
 from pydantic import BaseModel
 
 from evaluation.evalset import Question, facts_found, load_questions, resolve_gold, settings_for
-from rag.backends import model_label
 from rag.corpus import load_corpus
+from rag.llm import model_label
 from rag.qa import QA
 from rag.query import parse_query
 from rag.retrieve import retrieve
@@ -68,6 +68,8 @@ class Record(BaseModel):
     fact_hit: bool | None = None
     fact_and_cited: bool | None = None
     p_none: float | None = None
+    p_unanswerable: float | None = None  # the trained probe's, when it decided (rag.decide)
+    decided_by: str | None = None  # "probe" or "p_none"
     written: str | None = None  # the model's text before the check (re-checkable offline)
     copied: bool = False  # the answer was a span copied from its sentence
     considered: list[dict[str, Any]] = []  # what the model read: id, retrieval rank, probability, chosen, gold
@@ -96,6 +98,7 @@ def _score_answer(rec: Record, q: Question, answer: Answer) -> None:
     """Fill ``rec`` with an answer (or abstention) and what the judge makes of it."""
     rec.answer, rec.abstained, citations = answer.text, answer.abstained, answer.citations
     rec.p_none, rec.abstain_reason, rec.written = answer.p_none, answer.abstain_reason, answer.written
+    rec.p_unanswerable, rec.decided_by = answer.p_unanswerable, answer.decided_by
     rec.copied = answer.copied
     rec.considered = [
         {
@@ -379,11 +382,16 @@ def run(
             records["llama-index"].append(score_peer(q, peer))
             if progress:
                 progress("llama-index", q)
+    probe = qa.probe(settings)
     return {
         "model": model_label(settings).split(":", 1)[1],
         "backend": settings.backend,
         "oracle": oracle,
         "none_threshold": settings.p_none_threshold,
+        "decided_by": "probe" if probe else "P(none)",
+        "probe": None
+        if probe is None
+        else {"node": probe.node, "threshold": probe.threshold, "command": probe.provenance.get("command")},
         "settings": settings.model_dump(
             mode="json",
             include={

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from rag.backends import get_llm, model_label
+from rag.embedding import E5Embedding
 from rag.index import chroma_client
-from rag.models import E5Embedding
+from rag.llm import get_llm, model_label
 from rag.settings import Settings
 
 

@@ -37,7 +37,7 @@ def collect(settings: Settings, questions: list[Question], set_name: str, k: int
     articles = {a.id: a for a in load_corpus(settings.corpus_dir)}
     rows = []
 
-    from rag.backends import choose
+    from rag.llm import choose
 
     for q in questions:
         if q.history:

@@ -16,7 +16,7 @@ def _err(message: str) -> int:
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
-    from .models import GGUF_MODELS, ensure_gguf
+    from .llm.gguf import GGUF_MODELS, ensure_gguf
 
     for name in GGUF_MODELS:
         path = ensure_gguf(name, settings.model_cache, full_check=args.verify)
@@ -123,10 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kutip", description="Question answering over news articles, citing sentences."
     )
-    from .models import GGUF_MODELS
+    from .llm.gguf import GGUF_MODELS
 
     parser.add_argument("--model", choices=list(GGUF_MODELS), help="embedded model (KUTIP_LLM)")
-    from .backends import BACKENDS
+    from .llm import BACKENDS
 
     parser.add_argument("--backend", choices=list(BACKENDS), help="LLM backend (KUTIP_BACKEND)")
     sub = parser.add_subparsers(dest="command", required=True)

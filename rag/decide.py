@@ -41,7 +41,7 @@ def read_prompt_hash(prompts_dir: Path) -> str:
     rules, worked examples, template or the code that lays out the candidates change, which is
     when a probe trained on the old prompt no longer describes what the model sees."""
     from .index import StoredSentence
-    from .models import chatml
+    from .llm.chatml import chatml
     from .query import parse_query
     from .read import number_candidates
 

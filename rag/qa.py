@@ -15,14 +15,14 @@ from collections.abc import Generator, Iterator, Sequence
 from datetime import date
 from typing import Any, Literal
 
-from .backends import backend_errors, choose, get_llm, model_label
 from .check import check
 from .condense import condense_question
 from .decide import Probe, ProbeRefused, decide, probe_for
 from .errors import QuestionError
-from .hidden import StateReader
 from .index import SentenceIndex
-from .models import chatml
+from .llm import backend_errors, choose, get_llm, model_label
+from .llm.base import PrimesPrefix, StateReader
+from .llm.chatml import chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query, part_queries
 from .read import Reading, differing_figures, number_candidates, read
@@ -94,9 +94,9 @@ class QA:
         """Load the answering model and, with llama.cpp, process the fixed prompt prefix (rules and
         worked examples) into its KV cache, so that the first question costs no more than later ones."""
         settings = settings or self.settings
-        prime = getattr(self.llm(settings), "prime", None)  # backends with a local KV cache (llama.cpp)
-        if prime is not None:
-            prime(chatml(fixed_messages(settings.prompts_dir), open_turn=False))
+        llm = self.llm(settings)
+        if isinstance(llm, PrimesPrefix):  # backends with a local KV cache (llama.cpp)
+            llm.prime(chatml(fixed_messages(settings.prompts_dir), open_turn=False))
 
     def probe(self, settings: Settings) -> Probe | None:
         """The trained answerability probe for the answering model, when it has one that fits its

@@ -2,13 +2,13 @@
 
 The candidates are shown with single-letter ids under their article's title, outlet and date; the
 answer turn opens with ``Evidence:`` and the model's next-token distribution, renormalised over the
-allowed ids and ``none`` (``rag.models.choose``: llama.cpp logits, or Ollama's ``top_logprobs``),
+allowed ids and ``none`` (``rag.llm.choose``: llama.cpp logits, or a server's ``logprobs``),
 gives in one decode step the ranking, the chosen set and P(none). The writing continues the same
 turn in the same context ("Evidence: B, D\\nAnswer: …"), so the candidates are processed once.
 
 The choice is calibrated before it is trusted: a small model shown several sentences favours some
 positions whatever they hold, so the retrieval rank enters as a prior (``read_rank_prior``) and the
-candidates can be shown best-last (``read_order``); both chosen on dev data (README).
+candidates can be shown best-last (``read_order``); both chosen on dev data (docs/reading.md).
 """
 
 from __future__ import annotations

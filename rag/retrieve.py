@@ -2,7 +2,8 @@
 
 BM25 over stemmed Indonesian is strong for Indonesian questions and nearly blind for English
 ones, so its weight in the fusion depends on the question's language (``bm25_weight_id`` /
-``bm25_weight_en``, measured by ``scripts/tune.py``).
+``bm25_weight_en``; measured on dev data: docs/reading.md). ``evaluation/tune_read.py`` reports
+retrieval's own first rank on the dev sets, so it re-measures them under other ``KUTIP_BM25_WEIGHT_*``.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Precedence (highest first): explicit keyword arguments, environment variables, the TOML
 file (``KUTIP_CONFIG`` or ``kutip.toml`` in the working directory), then the defaults here.
 Thresholds carry values tuned on the dev sets (``eval/questions.yaml`` dev split and
-``../shared/bench/id-dev``) with ``evaluation/tune_read.py``; the measurements are in README and
-``eval/results/``.
+``../shared/bench/id-dev``) with ``evaluation/tune_read.py``; the measurements are in
+docs/p-none.md and docs/reading.md, and in ``eval/results/``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ LlmName = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
 
 
 # P(none) at or above which each packaged model abstains: for each, the lowest threshold at which
-# id-dev's false abstention stays within 0.07 (README, Results; the 1.5B's on a 0.001 grid over its
-# latest full id-dev run, session 16). A model behind Ollama or an OpenAI-compatible server has not
-# been tuned and gets the default model's value.
+# id-dev's false abstention stays within 0.07 (docs/p-none.md; the 1.5B's on a 0.001 grid over a
+# full id-dev run). A model behind Ollama or an OpenAI-compatible server has not been tuned and
+# gets the default model's value.
 NONE_THRESHOLDS: dict[str, float] = {"qwen2.5-coder-1.5b": 0.045, "qwen2.5-coder-0.5b": 0.15}
 DEFAULT_LLM: LlmName = "qwen2.5-coder-1.5b"
 
@@ -65,13 +65,11 @@ class ModelSettings(BaseModel):
     """Which model answers, through which backend, and the embedded llama.cpp's knobs."""
 
     llm: LlmName = DEFAULT_LLM
-    backend: str = Field(
-        "llamacpp", description="An entry of rag.backends.BACKENDS: llamacpp (embedded), ollama, openai."
-    )
+    backend: str = Field("llamacpp", description="An entry of rag.llm.BACKENDS: llamacpp (embedded), ollama, openai.")
     threads: int = Field(2, ge=1, description="llama.cpp threads.")
     context_window: int = Field(4096, ge=512)
-    flash_attn: bool = Field(True, description="llama.cpp flash attention (measured: README).")
-    ubatch: int = Field(128, ge=16, le=2048, description="llama.cpp micro-batch for prompt processing (README).")
+    flash_attn: bool = Field(True, description="llama.cpp flash attention (measured: docs/speed.md).")
+    ubatch: int = Field(128, ge=16, le=2048, description="llama.cpp micro-batch for prompt processing (docs/speed.md).")
     max_new_tokens: int = Field(200, ge=16)
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy: reproducible answers.")
 
@@ -86,7 +84,8 @@ class OllamaSettings(BaseModel):
 
 class OpenAISettings(BaseModel):
     """An OpenAI-compatible server (``KUTIP_BACKEND=openai``: llama-server, llama-cpp-python's server,
-    vLLM, LM Studio). kutip sends ChatML prompts to ``/v1/completions`` and needs logprobs (README)."""
+    vLLM, LM Studio). kutip sends ChatML prompts to ``/v1/completions`` and needs logprobs
+    (docs/scaling.md)."""
 
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="The server's OpenAI API root (…/v1).")
     openai_model: str = Field("", description="The model to ask for, as the server's /v1/models lists it.")
@@ -104,7 +103,9 @@ class ChromaSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     """What is retrieved and shown to the reading step."""
 
-    top_k: int = Field(6, ge=1, le=20, description="Sentences retrieved and shown to the reading step (README).")
+    top_k: int = Field(
+        6, ge=1, le=20, description="Sentences retrieved and shown to the reading step (docs/reading.md)."
+    )
     candidates: int = Field(30, ge=5, description="Candidates fetched from each retriever before fusion.")
     rrf_k: int = 60
     bm25_weight_id: float = Field(0.5, ge=0, description="Weight of BM25 in fusion for Indonesian questions.")
@@ -114,12 +115,13 @@ class RetrievalSettings(BaseModel):
         description="Steps applied to the hits after retrieval, in order (rag.retrieve.POST_RETRIEVAL).",
     )
     abstain_threshold: float = Field(
-        0.80, description="Top dense cosine below which kutip abstains without reading (tuned on dev: README)."
+        0.80, description="Top dense cosine below which kutip abstains without reading (tuned on dev: docs/reading.md)."
     )
 
 
 class ReadingSettings(BaseModel):
-    """How the model's choice of evidence is read, and when it abstains (values tuned on dev: README)."""
+    """How the model's choice of evidence is read, and when it abstains (values tuned on dev:
+    docs/reading.md, docs/p-none.md)."""
 
     read_order: Literal["best-first", "best-last"] = Field(
         "best-first", description="Where the best-retrieved article's sentences stand in the reading prompt."
@@ -144,15 +146,15 @@ class ReadingSettings(BaseModel):
     )
     answer_parts: bool = Field(
         True,
-        description="A two-part question is also read part by part; each part's best sentence joins the evidence (rag.qa.QA.read_parts; README).",
+        description="A two-part question is also read part by part; each part's best sentence joins the evidence (rag.qa.QA.read_parts; docs/reading.md).",
     )
     differing_figures: bool = Field(
         True,
-        description="A how-many question's evidence also takes the candidates stating another figure of the same thing (rag.read.differing_figures; README).",
+        description="A how-many question's evidence also takes the candidates stating another figure of the same thing (rag.read.differing_figures; docs/reading.md).",
     )
     copy_spans: bool = Field(
         True,
-        description="A one-fact answer from one sentence in the question's language is a span copied from it (llama.cpp; README).",
+        description="A one-fact answer from one sentence in the question's language is a span copied from it (llama.cpp; docs/writing.md).",
     )
 
 

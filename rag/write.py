@@ -12,24 +12,16 @@ out as the sentence states them. Other backends write freely and are checked aft
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
+from .llm.base import ConstrainsWriting
+from .llm.types import CopySpan
 from .prompts import one_line
 from .query import Query
 from .read import ANSWER, EVIDENCE, Reading
 from .text import holds_figure, holds_time
-
-
-class CopySpan(NamedTuple):
-    """What a one-fact answer is copied from: the chosen sentence and its letter, and what the
-    span must hold before it may end (``None``: anything the sentence says)."""
-
-    letter: str
-    sentence: str
-    must_hold: Callable[[str], bool] | None = None
-
 
 # what a span answering each kind of question must state, when its sentence states one
 _MUST_HOLD: dict[str, Callable[[str], bool]] = {"figure": holds_figure, "time": holds_time}
@@ -63,8 +55,7 @@ def writing_options(
     """What ``llm`` is given to write (its ``writing_options``; none for a backend without them):
     markers only for ``chosen``, each of ``each`` cited before the answer ends, and with ``span``
     the answer copied from that sentence if the backend can constrain its writing."""
-    hook = getattr(llm, "writing_options", None)
-    return hook(chosen, span, max_tokens, each) if hook else {}
+    return llm.writing_options(chosen, span, max_tokens, each) if isinstance(llm, ConstrainsWriting) else {}
 
 
 def write(llm: Any, messages: list[ChatMessage], chosen: Sequence[str], extra: dict[str, Any]) -> Iterator[str]:

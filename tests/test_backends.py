@@ -1,4 +1,4 @@
-"""The backend registry (``rag.backends``): choices, labels, overrides, errors, and a new backend
+"""The backend registry (``rag.llm``): choices, labels, overrides, errors, and a new backend
 as one entry. The LLM is scripted; no model is loaded and no server is reached."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ pytestmark = pytest.mark.fast
 
 
 def test_a_new_backend_is_one_registry_entry(scratch_settings, monkeypatch):
-    """A backend registered in ``rag.backends.BACKENDS`` is built, labelled, listed, chosen in the
+    """A backend registered in ``rag.llm.BACKENDS`` is built, labelled, listed, chosen in the
     UI's list and answers through QA, with nothing else changed."""
-    from rag import backends
+    from rag import llm as backends
 
     scripted = ScriptedLLM().enqueue_choice({"A": 0.9, "none": 0.01}).enqueue(" Banjir merendam 1.200 rumah [A].")
 
@@ -52,7 +52,7 @@ def test_a_new_backend_is_one_registry_entry(scratch_settings, monkeypatch):
 
 
 def test_backend_choices_and_errors(scratch_settings):
-    from rag import backends
+    from rag import llm as backends
     from rag.errors import BackendUnavailableError
 
     values = [

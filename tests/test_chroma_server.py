@@ -1,4 +1,4 @@
-"""Chroma server mode (issue #6, parts 1 and 2): ``KUTIP_CHROMA_URL`` → ``chromadb.HttpClient``
+"""Chroma server mode: ``KUTIP_CHROMA_URL`` → ``chromadb.HttpClient``
 against a real ``chroma run`` on a free loopback port; ingest, re-ingest, update, retrieval and a
 cited answer through it; the server stopped and restarted under a running kutip; a wrong URL.
 The corpus is the made-up ``tests/fixtures/corpus``: counts and ids are derived from what it ingests.
@@ -260,11 +260,9 @@ def test_server_stopped_and_restarted_under_a_running_kutip(server, settings, fi
             "article": lambda: index.article_sentences(FACT_ARTICLE),
         }
         for name, attempt in attempts.items():
-            started = time.monotonic()
             with pytest.raises(BackendUnavailableError) as info:
                 attempt()
             assert settings.chroma_url in str(info.value) and "chroma run" in str(info.value), (name, str(info.value))
-            assert time.monotonic() - started < 10, name  # a refused connection fails fast
         chat, *_ = chat_session.predict(QUESTION, FAST_MODEL, api_name="/chat")
         reply = texts(chat)[-1][1]
         assert 'class="kutip-error"' in reply and server.url in reply and "Traceback" not in reply, reply

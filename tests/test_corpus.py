@@ -14,6 +14,8 @@ from rag.errors import ArticleError
 
 from .conftest import FIXTURE_CORPUS, SEEDS
 
+pytestmark = pytest.mark.fast  # files and text only: no model, no index
+
 SENTENCES_001 = [
     "Pejabat AS dan sekutunya menuding Korut memasok puluhan ribu tentara, peluru artileri, dan rudal ke Rusia untuk perang di Ukraina.",
     "Kerja sama militer yang semakin erat antara Moskow, Beijing, dan Pyongyang menimbulkan kekhawatiran di Washington, Seoul, dan Tokyo akan munculnya blok yang bisa memperumit dinamika keamanan regional.",
@@ -114,7 +116,7 @@ def test_seed_corpus_metadata(articles):
     assert a["004_ceac9d7f48264563"].published is None
     assert a["000_08ce80ad1bf367da"].outlet == "ILLINI NEWS"
     # 001 names its outlet only in a "Logo Bloomberg Technoz" masthead line: a seed-specific rule used
-    # to read it; masthead lines are now dropped as page chrome and no outlet is invented (issue #16)
+    # to read it; masthead lines are now dropped as page chrome and no outlet is invented
     assert a["001_dba1eee5a9ccde63"].outlet is None
     assert a["002_71ed3bbcc62fd0db"].outlet == "Ritmee"
     assert a["004_ceac9d7f48264563"].outlet == "PASUNDAN EKSPRES"

@@ -65,9 +65,12 @@ def test_figures_agree_with_records(report):
         assert overall["abstention_recall"] == round(sum(r["abstained"] for r in unanswerable) / len(unanswerable), 3)
         answerable = [r for r in records if r["answerable"]]
         assert overall["fact_recall"] == round(sum(bool(r["fact_hit"]) for r in answerable) / len(answerable), 3)
-    # kutip cites sentences, the peer cites whole chunks
+    # kutip answers and cites some of the subset (the 0.5B answered 7 of these 8, each with a
+    # citation, in its last eval run of the dev split); it cites sentences, the peer whole chunks,
+    # and the peer's answers cite a chunk only sometimes (0.4 of them on the test split)
     kutip, peer = data["systems"]["kutip"]["overall"], data["systems"]["llama-index"]["overall"]
-    if kutip["cited_chars_per_answer"] and peer["cited_chars_per_answer"]:
+    assert kutip["cited_chars_per_answer"] and kutip["citing_share"] == 1.0, kutip
+    if peer["cited_chars_per_answer"]:
         assert kutip["cited_chars_per_answer"] < peer["cited_chars_per_answer"]
 
 

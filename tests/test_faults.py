@@ -1,4 +1,4 @@
-"""Faults (issue #6, part 2): a damaged assembled model file, a data directory that is missing,
+"""Faults: a damaged assembled model file, a data directory that is missing,
 not creatable or read-only, a damaged manifest, a vector store that fails under a running index.
 (Chroma server stopped: tests/test_chroma_server.py; Ollama down or slow: tests/test_ollama.py;
 killed ingest: tests/test_index.py; killed manifest transaction: tests/test_manifest.py.)
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from rag import models
 from rag.corpus import load_corpus
 from rag.errors import BackendUnavailableError, DataDirError
 from rag.index import SentenceIndex, manifest_path
-from rag.models import GGUF_MODELS, ensure_gguf
+from rag.llm import gguf as models
+from rag.llm.gguf import GGUF_MODELS, ensure_gguf
 
 from .conftest import FAST_MODEL, ROOT, index_folder, make_settings
 from .index_corpus import ARTICLES, write_corpus
@@ -124,6 +124,7 @@ def test_good_model_without_stamp_is_rehashed_not_rebuilt(good_model):
     assert_pristine(good_model)
 
 
+@pytest.mark.fast
 def test_kutip_models_verify_forces_a_full_check(monkeypatch, tmp_path, capsys):
     """``kutip models --verify`` passes ``full_check=True`` for every model (the 1.5B is not
     assembled here: the call is recorded instead)."""

@@ -1,4 +1,4 @@
-"""Hostile input (issue #6, part 4): random and adversarial text into the corpus loader, the sentence
+"""Hostile input: random and adversarial text into the corpus loader, the sentence
 splitter, the question path and the citation check. No crash, clear errors, no prompt leak, and
 citations only ever name real sentences.
 
@@ -9,7 +9,6 @@ use the fast 0.5B model and make four model calls in all.
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 
 import pytest
@@ -160,24 +159,28 @@ def check_article(article: Article) -> None:
 # ----------------------------------------------------------------------------- splitter and parser
 
 
+@pytest.mark.fast
 @PROPERTY
 @given(any_text)
 def test_split_sentences_on_random_text(paragraph):
     check_spans(paragraph, split_sentences(paragraph))
 
 
+@pytest.mark.fast
 @FEW
 @given(long_line)
 def test_split_sentences_on_very_long_lines(paragraph):
     check_spans(paragraph, split_sentences(paragraph))
 
 
+@pytest.mark.fast
 @PROPERTY
 @given(any_text)
 def test_parse_article_on_random_text(raw):
     check_article(parse_article("hostile", raw, "0" * 64))
 
 
+@pytest.mark.fast
 @FEW
 @given(long_line)
 def test_parse_article_on_very_long_lines(raw):
@@ -195,19 +198,16 @@ def test_parse_article_on_very_long_lines(raw):
     ],
     ids=["word-run", "initials", "photo-credits", "abbreviations", "quotes"],
 )
-def test_pathological_long_lines_are_linear(line):
-    """A 2 MB upload (the size limit) of one such line must not hang ingestion: 100k chars well
-    under a second, 2 MB in a few seconds."""
-    started = time.perf_counter()
+def test_pathological_long_lines_are_split_whole(line):
+    """A line of 100k characters and a 2 MB upload (the size limit) of one such line are split and
+    cleaned whole: every sentence in order, no text lost, no control character kept. (Before the
+    linear rewrite these inputs hung ingestion; a hang now fails through pytest's --timeout.)"""
     check_article(parse_article("long", line, "0" * 64))
-    assert time.perf_counter() - started < 5
     big = line * (2_000_000 // len(line))
-    started = time.perf_counter()
     check_article(parse_article("big", big, "0" * 64))
-    assert time.perf_counter() - started < 60
 
 
-# The implementations before the linear rewrite (issue #6), kept as oracles: on short single-line
+# The implementations before the linear rewrite, kept as oracles: on short single-line
 # input the new code must split and clean exactly as the old one did.
 _OLD_IMAGE_CREDIT = re.compile(r"\s*\((?:image|foto|photo|gambar)\s*(?:from|:)[^)]*\)\s*$", re.IGNORECASE)
 
@@ -220,7 +220,7 @@ def _old_split_sentences(paragraph: str) -> list[tuple[int, int]]:
         end = m.end()
         while end < len(paragraph) and paragraph[end] in "\"'”’»)]":
             end += 1
-        refs = re.match(r"(?:\[\d{1,3}\])+", paragraph[end:])  # footnote references (session 12)
+        refs = re.match(r"(?:\[\d{1,3}\])+", paragraph[end:])  # footnote references such as [1] or [6][7]
         end += refs.end() if refs else 0
         rest = paragraph[end:]
         if not rest[:1].isspace():
@@ -247,12 +247,14 @@ def _old_split_sentences(paragraph: str) -> list[tuple[int, int]]:
     return spans
 
 
+@pytest.mark.fast
 @settings(PROPERTY, max_examples=300)
 @given(any_text.map(lambda t: t.replace("\n", " ")))
 def test_linear_splitter_matches_the_old_one(line):
     assert split_sentences(line) == _old_split_sentences(line)
 
 
+@pytest.mark.fast
 @settings(PROPERTY, max_examples=300)
 @given(
     st.lists(
@@ -264,6 +266,7 @@ def test_linear_image_credit_matches_the_old_regex(line):
     assert _drop_image_credit(line) == _OLD_IMAGE_CREDIT.sub("", line)
 
 
+@pytest.mark.fast
 def test_seed_corpus_unchanged_by_the_rewrite(seed_articles):
     """Tests the seed corpus itself: the linear splitter splits the seeds as the old regexes did,
     into the seeds' sentence count."""
@@ -295,6 +298,7 @@ mixed_bytes = st.lists(
 ).map(b"".join)
 
 
+@pytest.mark.fast
 @PROPERTY
 @given(st.one_of(st.binary(max_size=3000), mixed_bytes))
 def test_load_article_on_random_bytes(scratch, data):
@@ -326,6 +330,7 @@ ENCODED = {
 }
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", list(ENCODED))
 def test_encodings_give_an_article_or_a_clear_error(scratch, name):
     data, error = ENCODED[name]
@@ -340,6 +345,7 @@ def test_encodings_give_an_article_or_a_clear_error(scratch, name):
             load_article(path)
 
 
+@pytest.mark.fast
 def test_corpus_with_hostile_files_loads_the_good_ones(tmp_path):
     for name, (data, _) in ENCODED.items():
         (tmp_path / f"{name}.txt").write_bytes(data)
@@ -354,19 +360,23 @@ def test_corpus_with_hostile_files_loads_the_good_ones(tmp_path):
 # ----------------------------------------------------------------------------- questions
 
 
+@pytest.mark.fast
 @PROPERTY
 @given(st.one_of(any_text, st.text(min_size=1900, max_size=2100)))
 def test_validate_question_on_random_text(question):
     try:
         cleaned = validate_question(question, 2000)
-    except QuestionError as exc:
-        assert str(exc)
+    except QuestionError as exc:  # text is refused only when nothing printable is left, or too much
+        kept = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+        assert not kept or len(kept) > 2000, (question, str(exc))
+        assert ("is empty" if not kept else "the limit is 2,000") in str(exc)
         return
     assert 0 < len(cleaned) <= 2000 and cleaned == cleaned.strip()
     assert all(ch.isprintable() or ch in "\n\t" for ch in cleaned)
     assert validate_question(cleaned, 2000) == cleaned
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "question, message",
     [
@@ -386,6 +396,7 @@ def test_bad_questions_are_clear_errors(question, message):
         validate_question(question, 2000)
 
 
+@pytest.mark.fast
 def test_control_characters_are_stripped_from_questions():
     assert validate_question("Berapa\x00 rudal\x07 KN-23\x1b?\u202e\r\n", 2000) == "Berapa rudal KN-23?"
     assert validate_question("q" * 2000, 2000) == "q" * 2000
@@ -398,6 +409,7 @@ def test_bad_questions_fail_before_any_model_work(qa_fixture, monkeypatch):
             qa_fixture.ask(question)
 
 
+@pytest.mark.fast
 @PROPERTY
 @given(
     st.one_of(
@@ -488,7 +500,7 @@ def vocab(qa_fixture):
     """The fast model's tokenizer only (``vocab_only``: no weights loaded)."""
     from llama_cpp import Llama
 
-    from rag.models import ensure_gguf
+    from rag.llm.gguf import ensure_gguf
 
     return Llama(
         model_path=str(ensure_gguf(FAST_MODEL, qa_fixture.settings.model_cache)), vocab_only=True, verbose=False
@@ -498,7 +510,7 @@ def vocab(qa_fixture):
 def im_start_count(vocab, messages) -> int:
     """How many ``<|im_start|>`` control tokens the model sees in the ChatML prompt of ``messages``
     (llama-cpp-python tokenizes a completion prompt with ``special=True``)."""
-    from rag.models import chatml
+    from rag.llm.chatml import chatml
 
     (im_start,) = vocab.tokenize(b"<|im_start|>", add_bos=False, special=True)
     return vocab.tokenize(chatml(messages).encode(), add_bos=False, special=True).count(im_start)

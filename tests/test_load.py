@@ -4,9 +4,9 @@ Gradio chat endpoint, on the real index and the real fast 0.5B model. Loopback o
 What must hold under load: every question is answered (a cited answer or an abstention, never an
 error), no answer is mixed up with another client's (an answer's citations come from the sentences
 retrieved for its own question; a Gradio session shows its own questions, each with its own
-answer), and the queue holds (nothing is dropped, every client finishes within the bound).
-Throughput and latency p50/p95 are measured and written to ``test-artifacts/load-*.json``; they
-are reported, never asserted.
+answer), and the queue holds (nothing is dropped, every client finishes; a hang fails through
+pytest's --timeout). Throughput and latency p50/p95 are measured and written to
+``test-artifacts/load-*.json``; they are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ pytestmark = pytest.mark.llm
 
 CLIENTS = 8
 QUESTIONS_EACH = 5
-BOUND_S = 1500  # the whole load must be served within this; a hang fails instead of blocking CI
+# Most of the 40 questions are answered, not abstained on: the 0.5B abstained on 7 of these 40 in
+# its last eval runs of the fixed set (test and dev splits, at its P(none) threshold); at most half
+# may be abstentions, so a load path that turns answers into abstentions fails.
+MOST_ABSTAINED = CLIENTS * QUESTIONS_EACH // 2
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -69,10 +72,8 @@ def run_clients(work) -> tuple[dict[int, list], dict[int, list[float]], dict[int
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=max(1.0, BOUND_S - (time.perf_counter() - began)))
+        t.join()
     wall = time.perf_counter() - began
-    stuck = [i for i, t in enumerate(threads) if t.is_alive()]
-    assert not stuck, f"clients {stuck} were not served within {BOUND_S} s"
     return results, latencies, errors, wall
 
 
@@ -120,6 +121,7 @@ def test_python_api_under_load(fast_settings):
             cited = {f"{c.article_id}:{c.sentence_index}" for c in answer.citations}
             assert cited <= own, (asked, cited, own)
             assert len(re.findall(r"\[\d+\]", answer.text)) >= 1
+    assert abstained <= MOST_ABSTAINED, f"{abstained} of {CLIENTS * QUESTIONS_EACH} abstained"
     report("python-api", latencies, wall, {"abstained": abstained})
 
 
@@ -158,4 +160,5 @@ def test_gradio_endpoint_under_load(seeded_dir, tmp_path_factory):
         # each follow-up in a session was answered with that session's own earlier questions only
         for k, asked in enumerate(questions[i]):
             assert [q for q, _ in recorder.history_for(asked)] == questions[i][:k]
+    assert abstained <= MOST_ABSTAINED, f"{abstained} of {CLIENTS * QUESTIONS_EACH} abstained"
     report("gradio", latencies, wall, {"abstained": abstained})

@@ -20,10 +20,11 @@ import httpx
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from rag.backends import BACKENDS, OpenAIBackend, model_choices, openai_models, overrides_for_model
 from rag.corpus import load_corpus
 from rag.errors import BackendUnavailableError
-from rag.models import OpenAICompatibleLLM, ensure_gguf, first_top_logprobs
+from rag.llm import BACKENDS, model_choices, overrides_for_model
+from rag.llm.gguf import ensure_gguf
+from rag.llm.openai import OpenAIBackend, OpenAICompatibleLLM, first_top_logprobs, openai_models
 from rag.qa import QA
 from rag.schema import Answer
 from rag.settings import Settings

@@ -25,10 +25,12 @@ from .invariants import assert_answer_cites_what_was_read
 from .scripted import FLOOD
 
 # (question, accepted spellings of the expected fact, the sentence id that states it): 12 questions,
-# six Indonesian, six English. The default 1.5B model must answer all twelve with the fact and its
-# sentence. The fast 0.5B model gets ANSWERABLE right; ANSWERED_OR_ABSTAINED it gets wrong today
-# (wrong number, name or sentence), so there the 0.5B must either cite the sentence that states the
-# fact or not give the fact at all. Accuracy over a held-out set is measured by `kutip eval`.
+# six Indonesian, six English. The default 1.5B must state the fact and cite its sentence for at
+# least 6 of the twelve. The fast 0.5B must, on each, either cite the sentence that states the fact
+# or not give the fact at all, and must state and cite it for at least FAST_MODEL_RIGHT of them.
+# ANSWERABLE are the questions the 0.5B got right when the lists were drawn, ANSWERED_OR_ABSTAINED
+# those it got wrong (wrong number, name or sentence). Accuracy over a held-out set is measured by
+# `kutip eval`.
 ANSWERABLE = [
     ("Berapa rudal KN-23 yang ditembakkan Rusia pada 2024?", ["60"], "000_08ce80ad1bf367da:10"),
     ("Di kota mana Kompleks Mesin Ryongsong berada?", ["Hamhung"], "000_08ce80ad1bf367da:2"),
@@ -98,12 +100,26 @@ def articles(seed_articles):
     return {a.id: a for a in seed_articles}
 
 
+@pytest.fixture(scope="module")
+def fast_answer(qa_fast):
+    """The 0.5B's answer to a seed question, asked once in this module (decoding is greedy): the
+    per-question test and the count over the twelve read the same answers."""
+    answers: dict[str, Answer] = {}
+
+    def ask(question: str) -> Answer:
+        if question not in answers:
+            answers[question] = qa_fast.ask(question)
+        return answers[question]
+
+    return ask
+
+
 @pytest.mark.llm
 @pytest.mark.parametrize("question, facts, sentence_id", TWELVE, ids=[q[:40] for q, _, _ in TWELVE])
-def test_seed_corpus_fast_model_is_right_or_abstains(qa_fast, articles, question, facts, sentence_id):
+def test_seed_corpus_fast_model_is_right_or_abstains(fast_answer, articles, question, facts, sentence_id):
     """The 0.5B: a well-formed answer that, when it gives the fact, cites the sentence that states it.
     A test of the seed corpus: the questions, facts and sentence ids are the seeds'."""
-    answer = qa_fast.ask(question)
+    answer = fast_answer(question)
     assert_well_formed(answer, articles)
     assert answer.language == (
         "en" if re.search(r"\b(how|what|which|who|where|through|in)\b", question.lower()) else "id"
@@ -116,6 +132,32 @@ def test_seed_corpus_fast_model_is_right_or_abstains(qa_fast, articles, question
         if any(f.lower() in answer.text.lower() for f in facts):
             cited = [f"{c.article_id}:{c.sentence_index}" for c in answer.citations]
             assert sentence_id in cited, (answer.text, cited)
+
+
+# How many of the twelve the 0.5B must answer with the fact and its sentence. Its eval runs of the
+# fixed set (at its P(none) threshold 0.15) had it state and cite the Hwasong-11 range in English and
+# the Ryongsong complex's city in Indonesian, and give "2024" for the KN-23 count; fact-and-cited 0.19
+# on the dev split, 0.21 on the test split (0.36 of the Indonesian questions), 0.47 on id-dev. About
+# 3 of these twelve is expected; 2 leaves a margin for llama.cpp builds and still fails a 0.5B that
+# abstains on (or misses) nearly all of them.
+FAST_MODEL_RIGHT = 2
+
+
+@pytest.mark.llm
+def test_seed_corpus_fast_model_answers_some_of_the_twelve(fast_answer):
+    """The test above passes on an abstention; this one does not let the 0.5B abstain on all
+    twelve: it states the fact and cites its sentence for at least ``FAST_MODEL_RIGHT`` of them. A
+    test of the seed corpus."""
+    right, missed = [], []
+    for question, facts, sentence_id in TWELVE:
+        answer = fast_answer(question)
+        try:
+            assert_states_and_cites(answer, facts, sentence_id)
+        except AssertionError:
+            missed.append((question, answer.text))
+        else:
+            right.append(question)
+    assert len(right) >= FAST_MODEL_RIGHT, (right, missed)
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +289,8 @@ def test_seed_corpus_follow_up_uses_history(qa_fast, articles):
     assert standalone and standalone != "dan bagaimana dengan februari?"
     assert "kontainer" in standalone or "korea" in standalone, standalone  # the topic came from history
     assert_well_formed(answer, articles)
+    # answered or not, the condensed question read the container article (6.700 in February)
+    assert any(c.article_id == "004_ceac9d7f48264563" for c in answer.considered), answer.considered
     if not answer.abstained:
         cited = [f"{c.article_id}:{c.sentence_index}" for c in answer.citations]
         assert any(c.startswith("004_ceac9d7f48264563") for c in cited), (answer.text, cited)
@@ -347,7 +391,7 @@ def test_public_ask_uses_settings_and_builds_missing_index(tmp_path, monkeypatch
 def test_warm_primes_the_fixed_prefix_that_every_prompt_starts_with(qa_fixture):
     """``QA.warm`` puts the rules and worked examples in llama.cpp's KV cache; that only helps if
     they tokenize the same alone as at the start of a real prompt, which this checks."""
-    from rag.models import chatml
+    from rag.llm.chatml import chatml
     from rag.prompts import fixed_messages
     from rag.query import parse_query
     from rag.read import number_candidates, read_messages
@@ -370,7 +414,7 @@ def test_warm_primes_the_fixed_prefix_that_every_prompt_starts_with(qa_fixture):
 def test_the_reading_is_one_decode_step_on_a_cached_prompt(qa_fixture):
     """Choosing costs one step: asking the same reading twice evaluates only the last token again,
     and the probabilities come out the same."""
-    from rag.backends import choose
+    from rag.llm import choose
     from rag.query import parse_query
     from rag.read import number_candidates, options, read_messages
     from rag.retrieve import retrieve

@@ -1,4 +1,4 @@
-"""Articles as people have them (issue #16): web pages, PDFs, links, any file name, any folder,
+"""Articles as people have them: web pages, PDFs, links, any file name, any folder,
 English beside Indonesian, long and odd text. Fixtures are written for these tests (tests/fixtures/
 pages/*.html in the shapes of common news layouts; PDFs made by reportlab); none is copied from a site.
 No LLM: the retrieval tests use the embedding model only."""
@@ -42,6 +42,7 @@ def texts(article):
 # ----------------------------------------------------------------------------- HTML
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "page, title, outlet, published, language, kept, gone",
     [
@@ -119,6 +120,7 @@ def test_html_pages_give_main_text_and_metadata(page, title, outlet, published, 
         assert furniture not in article.text, furniture
 
 
+@pytest.mark.fast
 def test_html_list_items_and_english_abbreviations_are_sentences():
     gempa = load_article(PAGES / "warta_metatag.html")
     assert texts(gempa)[3:5] == ["Jumlah warga mengungsi: 1.200 orang", "Rumah rusak berat: 85 unit"]
@@ -131,6 +133,7 @@ def test_html_list_items_and_english_abbreviations_are_sentences():
     assert load_article(PAGES / "nusantara_jsonld.html").published == date(2024, 3, 12)
 
 
+@pytest.mark.fast
 def test_html_without_metadata_falls_back_to_the_text_rules():
     page = (
         b"<html><body><nav><a href='/'>Home</a> <a href='/a'>Nasional</a></nav><article>"
@@ -145,6 +148,7 @@ def test_html_without_metadata_falls_back_to_the_text_rules():
     assert texts(article)[0].startswith("TEMPO.CO, Jakarta - Pemerintah menaikkan anggaran")
 
 
+@pytest.mark.fast
 def test_a_page_with_no_article_text_is_refused():
     with pytest.raises(ArticleError, match=r"^menu\.html: no article text found"):
         read_bytes(b"<html><body><nav><a href='/'>Home</a></nav><script>var x = 1;</script></body></html>", "menu.html")
@@ -153,6 +157,7 @@ def test_a_page_with_no_article_text_is_refused():
 # ----------------------------------------------------------------------------- PDF
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("columns", [1, 2])
 def test_text_pdf_is_read_in_sentences_with_its_title(tmp_path, columns):
     pdf = text_pdf(tmp_path / "banjir.pdf", columns=columns)
@@ -162,6 +167,7 @@ def test_text_pdf_is_read_in_sentences_with_its_title(tmp_path, columns):
     assert article.published == date(2024, 2, 3)  # the text states no date: the PDF's creation date is the fallback
 
 
+@pytest.mark.fast
 def test_scanned_pdf_is_reported_not_indexed_empty(tmp_path):
     scan = image_pdf(tmp_path / "pindaian.pdf")
     with pytest.raises(ArticleError, match=r"^pindaian\.pdf: no text layer in its 2 page\(s\) .*run OCR"):
@@ -170,6 +176,7 @@ def test_scanned_pdf_is_reported_not_indexed_empty(tmp_path):
     assert articles == [] and "no text layer" in skipped[0].reason
 
 
+@pytest.mark.fast
 def test_every_reader_is_in_the_one_map():
     assert set(READERS) == {".txt", ".md", ".html", ".htm", ".pdf"}
     with pytest.raises(ArticleError, match=r"notes\.docx: not an article type \(\.docx\); kutip reads"):
@@ -233,6 +240,7 @@ def site():
     server.server_close()
 
 
+@pytest.mark.fast
 def test_link_is_fetched_saved_and_cited_by_its_url(site, tmp_path):
     url = f"{site}/pendek"  # a redirect to the article
     saved, existed = save_link(url, tmp_path)
@@ -245,6 +253,7 @@ def test_link_is_fetched_saved_and_cited_by_its_url(site, tmp_path):
     )
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "path, kwargs, message",
     [
@@ -256,12 +265,11 @@ def test_link_is_fetched_saved_and_cited_by_its_url(site, tmp_path):
     ],
 )
 def test_bad_links_are_clear_errors(site, path, kwargs, message):
-    started = time.perf_counter()
     with pytest.raises(FetchError, match=message):
         fetch_page(f"{site}{path}", **kwargs)
-    assert time.perf_counter() - started < 3
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x.html", "javascript:alert(1)", "http://"])
 def test_only_http_links_are_fetched(url):
     with pytest.raises(FetchError, match=r"only http:// and https://|no host name"):
@@ -273,6 +281,7 @@ def test_only_http_links_are_fetched(url):
 BERITA = "Banjir Landa Kota Lama Semalam\n\nBanjir setinggi 60 sentimeter merendam {n} rumah di kota lama pada Sabtu malam. Warga mengungsi ke balai desa.\n"
 
 
+@pytest.mark.fast
 def test_any_file_name_any_folder(tmp_path):
     names = [
         "Berita Jakarta 1.txt",
@@ -305,6 +314,7 @@ def test_any_file_name_any_folder(tmp_path):
     assert corpus_ids(tmp_path) == corpus_ids(tmp_path)  # stable
 
 
+@pytest.mark.fast
 def test_seed_corpus_ids_are_their_stems():
     """Tests the seed corpus itself: its ids, which the eval's questions cite, are its file stems."""
     ids = corpus_ids(SEEDS)
@@ -314,6 +324,7 @@ def test_seed_corpus_ids_are_their_stems():
 # ----------------------------------------------------------------------------- metadata rules
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "first, outlet",
     [
@@ -332,6 +343,7 @@ def test_datelines(first, outlet):
     assert find_outlet(first) == outlet
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "raw, published",
     [
@@ -359,6 +371,7 @@ def test_publication_dates_only_from_the_header_or_a_reporting_formula(raw, publ
     assert parse_article("x", raw, "0").published == published
 
 
+@pytest.mark.fast
 def test_furniture_phrases_and_recurring_lines(tmp_path):
     tail = "Dapatkan kabar terbaru dari Warta Pesisir setiap pagi langsung di ponsel Anda tanpa biaya."
     for n in range(3):
@@ -378,6 +391,7 @@ def test_furniture_phrases_and_recurring_lines(tmp_path):
     assert texts(alone)[-1] == tail  # one article alone gives no evidence: the line is kept
 
 
+@pytest.mark.fast
 def test_seed_corpus_language_detection_and_english():
     """Tests the seed corpus itself (real Indonesian news, harder than made-up text) as Indonesian."""
     for path in SEEDS.glob("*.txt"):
@@ -389,12 +403,11 @@ def test_seed_corpus_language_detection_and_english():
 # ----------------------------------------------------------------------------- long and odd text
 
 
+@pytest.mark.fast
 def test_a_150000_character_paragraph_is_capped_without_losing_text():
     words = ("rudal ", "peluncur, ", "Korea Utara; ", "pabrik — ", "ribuan ")
     paragraph = "".join(words[i % 5] for i in range(40_000))[:150_000].strip()
-    started = time.perf_counter()
     article = parse_article("panjang", paragraph, "0")
-    assert time.perf_counter() - started < 5
     assert all(len(s.text) <= MAX_SENTENCE_CHARS for s in article.sentences) and len(article.sentences) >= 300
     assert " ".join(texts(article)).split() == article.text.split() == paragraph.split()  # no text lost
     assert all(article.text[s.start : s.end] == s.text for s in article.sentences)
@@ -404,6 +417,7 @@ def test_a_150000_character_paragraph_is_capped_without_losing_text():
     assert [len(s.text) for s in nospace.sentences] == [500, 500, 500, 500]
 
 
+@pytest.mark.fast
 def test_hard_wrapped_text_is_joined_back():
     raw = (
         "Pemerintah provinsi mengumumkan rencana pembangunan jalan baru\n"
@@ -420,6 +434,7 @@ def test_hard_wrapped_text_is_joined_back():
     ]
 
 
+@pytest.mark.fast
 def test_list_items_and_short_fact_lines_are_sentences():
     raw = (
         "Serangan Rudal di Perbatasan Timur\n\n"
@@ -440,8 +455,9 @@ def test_list_items_and_short_fact_lines_are_sentences():
     assert article.title == "Serangan Rudal di Perbatasan Timur"
 
 
+@pytest.mark.fast
 def test_prompt_budget_error_is_a_kutip_error():
-    from rag.models import LlamaCppLLM
+    from rag.llm.llamacpp import LlamaCppLLM
 
     class Tiny:
         n_ctx, max_new_tokens = 512, 200
@@ -577,6 +593,7 @@ def test_ui_examples_come_from_the_loaded_corpus(tmp_path, english_corpus):
     assert any(e.startswith("What does “") for e in examples)  # the English article, asked in English
 
 
+@pytest.mark.fast
 def test_citation_and_article_show_the_source():
     from rag.index import ArticleRecord
     from rag.schema import Answer, Citation

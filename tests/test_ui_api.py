@@ -347,7 +347,7 @@ def test_login_required_when_password_set(fixture_dir, tmp_path_factory):
 
 
 def test_ollama_models_are_offered_when_a_server_answers(tmp_path):
-    from rag.models import ensure_gguf
+    from rag.llm.gguf import ensure_gguf
     from rag.settings import Settings
     from ui.app import model_choices, overrides_for
 

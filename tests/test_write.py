@@ -19,7 +19,7 @@ def test_the_writing_continues_the_reading_turn_with_markers_only_for_chosen_ids
     assert write_messages(read_turn, ["B", "D"])[-1].content == "Evidence: B, D\nAnswer:"
 
 
-# ---------------------------------------------------------------- copying a span (rag.models.SpanConstraint)
+# ---------------------------------------------------------------- copying a span (rag.llm.chatml.SpanConstraint)
 
 # A toy vocabulary: whole words with and without a leading space, their pieces, punctuation, the
 # marker's tokens, and words that are not in the sentence (a paraphrase the constraint must refuse).
@@ -55,7 +55,7 @@ def scripted(constraint, script, fallback, limit=20):
 
 
 def test_a_copied_span_is_words_of_the_sentence_then_its_marker():
-    from rag.models import SpanConstraint
+    from rag.llm.chatml import SpanConstraint
 
     constraint = SpanConstraint(VOCAB, EOS, "B", SENTENCE)
     start = {VOCAB[i] for i in constraint.allowed("")}
@@ -74,7 +74,7 @@ def test_a_copied_span_is_words_of_the_sentence_then_its_marker():
 
 
 def test_a_figure_or_time_span_may_end_only_once_it_holds_one():
-    from rag.models import SpanConstraint
+    from rag.llm.chatml import SpanConstraint
     from rag.text import holds_figure, holds_time
 
     # a model that would stop after the name must go on to the figure (the how-many answer)
@@ -115,11 +115,11 @@ def test_a_span_is_copied_only_for_one_fact_from_one_sentence_in_the_questions_l
     assert copy_span(parse_query("Apa saja yang terjadi saat banjir?"), reading("A", "B")) is None  # a list
 
 
-# ---------------------------------------------------------------- markers (rag.models.MarkerConstraint)
+# ---------------------------------------------------------------- markers (rag.llm.chatml.MarkerConstraint)
 
 
 def test_markers_name_only_chosen_ids_and_each_required_id_is_cited_before_the_end():
-    from rag.models import MarkerConstraint, bracket_tokens
+    from rag.llm.chatml import MarkerConstraint, bracket_tokens
 
     tokens = bracket_tokens(VOCAB)
     one_claim = [" 45", " sekolah", " [", "A", "].", "<eos>"]

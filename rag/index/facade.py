@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from ..corpus import Article, Sentence, corpus_files, corpus_ids, load_corpus_report
+from ..embedding import Embedder, get_embedder
 from ..errors import BackendUnavailableError, CorpusError, DataDirError, IndexMismatchError
-from ..models import Embedder, get_embedder
 from ..readers import MAX_ARTICLE_BYTES
 from ..settings import Settings
 from ..text import refers_back, with_antecedent
