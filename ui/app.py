@@ -27,9 +27,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import gradio as gr
 
-from rag.backends import model_choices, overrides_for_model, selected_model
 from rag.corpus import ARTICLE_SUFFIXES
 from rag.errors import KutipError
+from rag.llm import model_choices, overrides_for_model, selected_model
 from rag.qa import QA
 from rag.schema import Answer
 from rag.settings import PROJECT_ROOT, Settings
@@ -448,7 +448,11 @@ def serve(
     prevent_thread_lock: bool = False,
     quiet: bool = False,
 ) -> gr.Blocks:
-    """Launch ``app`` on ``host:port`` (default: the settings, 127.0.0.1:7860) with kutip's style."""
+    """Launch ``app`` on ``host:port`` (default: the settings, 127.0.0.1:7860) with kutip's style.
+
+    Once the server answers, prints one line ``Running on http://HOST:PORT`` (unless ``quiet``); then
+    blocks until Ctrl-C unless ``prevent_thread_lock``.
+    """
     host = host or settings.ui_host
     port = port or settings.ui_port
     auth = (settings.ui_username, settings.ui_password) if settings.ui_username and settings.ui_password else None
@@ -458,13 +462,15 @@ def serve(
     if warning:
         print(warning, file=sys.stderr)
     app.queue(max_size=64, default_concurrency_limit=1)
+    # Gradio's own banner is silenced (quiet=True) and replaced by one line with the real address,
+    # printed once the server answers: launch() returns only after its startup request succeeded.
     app.launch(
         server_name=host,
         server_port=port,
         auth=auth,
         auth_message="kutip: sign in" if auth else None,
-        prevent_thread_lock=prevent_thread_lock,
-        quiet=quiet,
+        prevent_thread_lock=True,
+        quiet=True,
         show_error=False,
         inbrowser=False,
         share=False,
@@ -475,7 +481,22 @@ def serve(
         footer_links=["api", "settings"],
         run_history=False,
     )
+    if not quiet:
+        print(f"Running on {_address(app)}", flush=True)
+    if not prevent_thread_lock:
+        app.block_thread()  # what launch() would have done: serve until Ctrl-C
     return app
+
+
+def _address(app: gr.Blocks) -> str:
+    """``http://HOST:PORT`` the server is bound to; for a wildcard bind, also the address to open here."""
+    host, port = str(app.server_name), app.server_port
+    protocol = getattr(app, "protocol", "http")
+    bound = f"{protocol}://{f'[{host}]' if ':' in host else host}:{port}"
+    here = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host)
+    if here:
+        return f"{bound} (all interfaces; on this machine: {protocol}://{here}:{port})"
+    return bound
 
 
 def warm_up(qa: QA) -> threading.Thread:
