@@ -16,7 +16,7 @@ from typing import Any
 from rag.check import RULES, check
 from rag.index import SentenceIndex
 from rag.query import parse_query
-from rag.read import LETTERS, Candidate, Reading, calibrate
+from rag.read import LETTERS, Candidate, Reading, ReadingPolicy, calibrate
 from rag.schema import Answer
 from rag.settings import Settings
 
@@ -24,8 +24,9 @@ from .evalset import load_questions, settings_for
 from .evaluate import MAIN_METRICS, Record, _score_answer, markdown_table, score_systems
 
 
-def reading_of(record: Record, index: SentenceIndex, settings: Settings) -> Reading | None:
-    """The reading a record was written from, rebuilt from its ``considered`` and the index."""
+def reading_of(record: Record, index: SentenceIndex, policy: ReadingPolicy) -> Reading | None:
+    """The reading a record was written from, rebuilt from its ``considered`` and the index
+    (ranked with ``policy``'s rank prior)."""
     ids = [c["id"] for c in record.considered]
     stored = index.get(ids)
     if len(stored) != len(ids):
@@ -34,7 +35,7 @@ def reading_of(record: Record, index: SentenceIndex, settings: Settings) -> Read
         Candidate(letter=LETTERS[i], sentence=stored[c["id"]], rank=c["rank"]) for i, c in enumerate(record.considered)
     ]
     probs = {LETTERS[i]: c["p"] for i, c in enumerate(record.considered)} | {"none": record.p_none or 0.0}
-    ranking, _ = calibrate(probs, candidates, settings.read_rank_prior, settings.select_ratio, 8)
+    ranking, _ = calibrate(probs, candidates, policy.read_rank_prior, policy.select_ratio, 8)
     chosen = [x for x in ranking if record.considered[LETTERS.index(x)]["chosen"]]
     return Reading(candidates=candidates, probs=probs, p_none=record.p_none or 0.0, ranking=ranking, chosen=chosen)
 
@@ -60,8 +61,11 @@ def recheck(record: Record, question: Any, reading: Reading, rules: frozenset[st
     return out
 
 
-def ablate(report: dict[str, Any], questions_path: Path, split: str, settings: Settings) -> dict[str, Any]:
+def ablate(
+    report: dict[str, Any], questions_path: Path, split: str, settings: Settings, policy: ReadingPolicy | None = None
+) -> dict[str, Any]:
     settings = settings_for(questions_path, settings)
+    policy = policy or ReadingPolicy()
     index = SentenceIndex(settings)
     questions = {q.id: q for q in load_questions(questions_path, split)}
     records = [Record.model_validate(r) for r in report["records"]["kutip"]]
@@ -74,7 +78,7 @@ def ablate(report: dict[str, Any], questions_path: Path, split: str, settings: S
             # follow-ups (checked against their rewritten question, which the record does not keep)
             decided = rec.p_none is not None and rec.p_none >= settings.p_none_threshold
             fresh = rec.written is not None and not decided and not questions[rec.id].history
-            reading = reading_of(rec, index, settings) if fresh else None
+            reading = reading_of(rec, index, policy) if fresh else None
             rows.append(recheck(rec, questions[rec.id], reading, rules) if reading is not None else rec)
         out[name] = rows
     return score_systems(out)
@@ -87,7 +91,8 @@ def main() -> None:
     p.add_argument("--split", default="all")
     args = p.parse_args()
     report = json.loads(Path(args.report).read_text())
-    systems = ablate(report, Path(args.questions), args.split, Settings())
+    policy = ReadingPolicy.model_validate(report.get("policy") or {})  # the run's (older reports: the product's)
+    systems = ablate(report, Path(args.questions), args.split, Settings(), policy)
     written = sum(r.get("written") is not None for r in report["records"]["kutip"])
     print(f"{written} of {len(report['records']['kutip'])} answers were written and are re-checked\n")
     print(markdown_table({n: s["overall"] for n, s in systems.items()}, ["questions", *MAIN_METRICS[1:]]))

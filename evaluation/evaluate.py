@@ -24,6 +24,9 @@ only (no retrieval), so its fact recall is the ceiling the model reaches with pe
 The report also holds the abstention curve: for each P(none) threshold, the share of unanswerable
 questions abstained and of answerable ones wrongly abstained, and fact-and-cited, computed from
 the recorded P(none) of every answer (run with ``KUTIP_NONE_THRESHOLD=1`` to see the whole curve).
+
+A variant of the reading (``rag.read.ReadingPolicy``, fixed in the product) is measured with
+``--policy NAME=VALUE`` (e.g. ``--policy answer_parts=false``); the report records the policy used.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from rag.corpus import load_corpus
 from rag.llm import model_label
 from rag.qa import QA
 from rag.query import parse_query
+from rag.read import ReadingPolicy
 from rag.retrieve import retrieve
 from rag.schema import Answer
 from rag.settings import Settings
@@ -357,14 +361,21 @@ def curve(
 
 
 def run(
-    settings: Settings, questions: list[Question], *, compare: bool = False, oracle: bool = False, progress: Any = None
+    settings: Settings,
+    questions: list[Question],
+    *,
+    compare: bool = False,
+    oracle: bool = False,
+    progress: Any = None,
+    policy: ReadingPolicy | None = None,
 ) -> dict[str, Any]:
     """Evaluate kutip (and the llama-index peer with ``compare``) on ``questions``; with ``oracle``,
-    kutip alone on the answerable ones, each shown only its gold sentences."""
+    kutip alone on the answerable ones, each shown only its gold sentences. ``policy``: a variant
+    of the reading to measure (default: the product's)."""
     if oracle:
         questions, compare = [q for q in questions if q.answerable], False
     articles = {a.id: a for a in load_corpus(settings.corpus_dir)}
-    qa = QA(settings)
+    qa = QA(settings, policy=policy)
     qa.ensure_index()
     qa.llm()  # load before timing
     records: dict[str, list[Record]] = {"kutip": []}
@@ -392,20 +403,8 @@ def run(
         "probe": None
         if probe is None
         else {"node": probe.node, "threshold": probe.threshold, "command": probe.provenance.get("command")},
-        "settings": settings.model_dump(
-            mode="json",
-            include={
-                "top_k",
-                "read_order",
-                "read_rank_prior",
-                "select_ratio",
-                "max_chosen",
-                "max_chosen_many",
-                "none_threshold",
-                "abstain_threshold",
-                "copy_spans",
-            },
-        ),
+        "settings": settings.model_dump(mode="json", include={"top_k", "none_threshold", "abstain_threshold"}),
+        "policy": qa.policy.model_dump(mode="json"),
         "questions": len(questions),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "systems": score_systems(records),
@@ -527,6 +526,22 @@ def write_report(report: dict[str, Any], out: Path) -> None:
     (out / "report.md").write_text("\n".join(lines) + "\n")
 
 
+def policy_from(assignments: list[str]) -> ReadingPolicy:
+    """The reading policy with ``NAME=VALUE`` assignments (``answer_parts=false``) over the product's."""
+    values: dict[str, str] = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in ReadingPolicy.model_fields:
+            raise SystemExit(
+                f"kutip eval: --policy takes NAME=VALUE with NAME one of {', '.join(ReadingPolicy.model_fields)}; got {item!r}"
+            )
+        values[name.strip()] = value.strip()
+    try:
+        return ReadingPolicy.model_validate(values)
+    except ValueError as exc:
+        raise SystemExit(f"kutip eval: --policy: {exc}") from None
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
@@ -535,6 +550,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         write_report(report, Path(args.out))
         print(markdown_table({n: s["overall"] for n, s in report["systems"].items()}, ["questions", *MAIN_METRICS[1:]]))
         return 0
+    policy = policy_from(getattr(args, "policy", None) or [])
     path = Path(args.questions)
     questions = load_questions(path, args.split)
     settings = settings_for(path, settings)
@@ -556,6 +572,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             compare=args.compare,
             oracle=args.oracle,
             progress=lambda system, q: bar.update(task, advance=1, description=f"{system} {q.id}"),
+            policy=policy,
         )
     if args.into:
         report = replaced(json.loads(Path(args.into).read_text()), report)

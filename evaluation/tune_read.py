@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from evaluation.evalset import QUESTIONS_FILE, Question, load_questions, resolve_gold, settings_for
 from rag.corpus import load_corpus
 from rag.qa import QA
-from rag.read import calibrate, number_candidates, read
+from rag.read import ReadingPolicy, calibrate, number_candidates, read
 from rag.retrieve import retrieve
 from rag.settings import Settings
 
@@ -70,7 +70,7 @@ def collect(settings: Settings, questions: list[Question], set_name: str, k: int
                 settings.prompts_dir,
                 query,
                 candidates,
-                settings.model_copy(update={"read_order": order}),
+                ReadingPolicy(read_order=order),
             )
             row["reads"][order] = {"probs": reading.probs, "seconds": round(time.perf_counter() - started, 3)}
         rows.append(row)
@@ -80,6 +80,12 @@ def collect(settings: Settings, questions: list[Question], set_name: str, k: int
             flush=True,
         )
     return rows
+
+
+def read_order(report: dict) -> str:
+    """The read order a report's run used: in its ``policy`` (older reports: its ``settings``)."""
+    recorded = report.get("policy") or report.get("settings") or {}
+    return str(recorded.get("read_order", ReadingPolicy().read_order))
 
 
 def rows_from_report(path: Path) -> list[dict]:
@@ -102,7 +108,7 @@ def rows_from_report(path: Path) -> list[dict]:
                     {"letter": letter, "rank": c["rank"], "dense": 0.0, "gold": c["gold"]}
                     for letter, c in zip(letters, r["considered"])
                 ],
-                "reads": {report.get("settings", {}).get("read_order", "best-first"): {"probs": probs, "seconds": 0.0}},
+                "reads": {read_order(report): {"probs": probs, "seconds": 0.0}},
             }
         )
     return rows

@@ -173,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="re-score a report.json run at KUTIP_NONE_THRESHOLD=1 at this KUTIP_NONE_THRESHOLD",
     )
+    p.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="measure a variant of the reading (rag.read.ReadingPolicy, e.g. answer_parts=false); repeatable",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure ingestion, retrieval and answer speed")

@@ -25,7 +25,7 @@ from .llm.base import PrimesPrefix, StateReader
 from .llm.chatml import chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query, part_queries
-from .read import Reading, differing_figures, number_candidates, read
+from .read import Reading, ReadingPolicy, differing_figures, number_candidates, read
 from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Considered, Timings
 from .settings import Settings
@@ -62,7 +62,7 @@ def validate_question(question: Any, max_chars: int) -> str:
 
 
 class QA:
-    """A loaded pipeline: index, embedder, LLM (lazily), settings."""
+    """A loaded pipeline: index, embedder, LLM (lazily), settings, reading policy."""
 
     def __init__(
         self,
@@ -70,14 +70,18 @@ class QA:
         index: SentenceIndex | None = None,
         llm: Any = None,
         steps: Sequence[PostRetrieval] | None = None,
+        policy: ReadingPolicy | None = None,
     ) -> None:
         """``llm``: an LLM to use instead of the one the settings name (``rag.testing.ScriptedLLM``
         in fast tests); it answers, reads and rewrites follow-ups alike. ``steps``: the post-retrieval
-        steps (default: those ``settings.post_retrieval`` names; ``[]`` reads the plain ranking)."""
+        steps (default: those ``settings.post_retrieval`` names; ``[]`` reads the plain ranking).
+        ``policy``: how the reading is done (default: the product's ``ReadingPolicy()``; the
+        evaluation tools and tests pass a variant to measure it)."""
         self.settings = settings or Settings()
         self.index = index or SentenceIndex(self.settings)
         self._llm = llm
         self.steps = list(steps) if steps is not None else post_retrieval_steps(self.index, self.settings)
+        self.policy = policy or ReadingPolicy()
         self._ingest_lock = threading.Lock()
         self._probes: dict[tuple[str, str, str], Probe | None] = {}
 
@@ -160,7 +164,7 @@ class QA:
                     return probs
                 return choose(llm, messages, options, settings)
 
-            reading, messages = read(chooser, settings.prompts_dir, query, candidates, settings)
+            reading, messages = read(chooser, settings.prompts_dir, query, candidates, self.policy)
         if captured:
             reading = reading.model_copy(update={"states": captured})
         return reading, messages
@@ -232,11 +236,11 @@ class QA:
         if decision.reason is not None:
             yield self.abstention(query, settings, done(), decision.reason, **read_out)
             return
-        if query.parts and settings.answer_parts:
+        if query.parts and self.policy.answer_parts:
             reading = self.read_parts(query, reading, sentences, settings)
             read_out["considered"] = considered(reading)
-        if settings.differing_figures:
-            reading = differing_figures(query, reading, settings.max_chosen_many)
+        if self.policy.differing_figures:
+            reading = differing_figures(query, reading, self.policy.max_chosen_many)
             read_out["considered"] = considered(reading)
         written, copied = yield from self._write(query, reading, messages, settings, timings, started)
         read_out["written"] = written
@@ -272,7 +276,7 @@ class QA:
         """Stream what the model writes from ``reading``'s chosen sentences; returns (the text
         written, whether it was a copied span)."""
         pieces: list[str] = []
-        span = copy_span(query, reading) if settings.copy_spans else None
+        span = copy_span(query, reading) if self.policy.copy_spans else None
         llm = self.llm(settings)
         extra = writing_options(llm, reading.chosen, settings.max_new_tokens, span, reading.cite_each)
         with backend_errors(settings):

@@ -9,6 +9,8 @@ turn in the same context ("Evidence: B, D\\nAnswer: …"), so the candidates are
 The choice is calibrated before it is trusted: a small model shown several sentences favours some
 positions whatever they hold, so the retrieval rank enters as a prior (``read_rank_prior``) and the
 candidates can be shown best-last (``read_order``); both chosen on dev data (docs/reading.md).
+These and the other values that shape the reading are ``ReadingPolicy``: fixed behaviour, not
+settings; the evaluation tools and tests vary them to measure a variant.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .index import StoredSentence
 from .languages import pack
@@ -31,6 +33,34 @@ LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read as 1 and 0
 NONE = "none"
 EVIDENCE = "Evidence:"
 ANSWER = "Answer:"
+
+ReadOrder = Literal["best-first", "best-last"]
+
+
+class ReadingPolicy(BaseModel):
+    """How kutip reads and what evidence it writes from: fixed behaviour of the product, each value
+    chosen on dev data (docs/reading.md), not a ``KUTIP_*`` setting. The evaluation tools and tests
+    vary it to measure a variant: ``QA(settings, policy=ReadingPolicy(answer_parts=False))``,
+    ``kutip eval --policy answer_parts=false``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    read_order: ReadOrder = "best-first"
+    """Where the best-retrieved article's sentences stand in the prompt; best-last is measured with evaluation/tune_read.py --orders (docs/reading.md)."""
+    read_rank_prior: float = Field(1.0, ge=0)
+    """Weight of the retrieval-rank prior on the choice; tuned on id-dev and the dev split, where the first choice is gold most often at 1 (docs/reading.md, "Choosing")."""
+    select_ratio: float = Field(0.5, gt=0, le=1)
+    """Chosen: calibrated probability at least this share of the best one's; fixed before the dev runs, not tuned (docs/reading.md, "Choosing")."""
+    max_chosen: int = Field(1, ge=1, le=8)
+    """Most sentences chosen for a one-fact question; fixed before the dev runs, not tuned (docs/reading.md, "Choosing")."""
+    max_chosen_many: int = Field(4, ge=1, le=8)
+    """Most sentences chosen for a list, open, two-part or timeline question; fixed before the dev runs, not tuned (docs/reading.md, "Choosing")."""
+    answer_parts: bool = True
+    """A two-part question is also read part by part (``rag.qa.QA.read_parts``); measured on the dev split, where it gains and no answer got worse (docs/reading.md)."""
+    differing_figures: bool = True
+    """A how-many question's evidence also takes the other figures of the same thing (``differing_figures``); measured on the dev split (gains) and id-dev (unchanged) (docs/reading.md)."""
+    copy_spans: bool = True
+    """A one-fact answer from one sentence in the question's language is a span copied from it (llama.cpp); measured on id-dev and the dev split (docs/writing.md, "Copied spans")."""
 
 
 class Candidate(BaseModel):
@@ -77,7 +107,7 @@ def number_candidates(sentences: Sequence[StoredSentence], dense: Sequence[float
     ]
 
 
-def format_candidates(candidates: Sequence[Candidate], order: Literal["best-first", "best-last"] = "best-first") -> str:
+def format_candidates(candidates: Sequence[Candidate], order: ReadOrder = "best-first") -> str:
     """The candidates under ``## title — outlet, date`` headers, ``[A] sentence`` lines."""
     groups: dict[str, list[Candidate]] = {}
     for c in candidates:
@@ -95,12 +125,12 @@ def format_candidates(candidates: Sequence[Candidate], order: Literal["best-firs
 
 
 def read_messages(
-    prompts_dir: Path, query: Query, candidates: Sequence[Candidate], order: str = "best-first"
+    prompts_dir: Path, query: Query, candidates: Sequence[Candidate], order: ReadOrder = "best-first"
 ) -> list[ChatMessage]:
     """The fixed prefix (rules, worked examples), the candidates and the question, and the answer
     turn opened with ``Evidence:`` for the model to continue."""
     user = prompt_text(prompts_dir, "question.txt").format(
-        context=format_candidates(candidates, order),  # type: ignore[arg-type]
+        context=format_candidates(candidates, order),
         question=one_line(query.standalone),
         language_name=pack(query.language).name,
     )
@@ -135,15 +165,21 @@ def calibrate(
 
 
 def read(
-    choose: Any, prompts_dir: Path, query: Query, candidates: Sequence[Candidate], settings: Any
+    choose: Any,
+    prompts_dir: Path,
+    query: Query,
+    candidates: Sequence[Candidate],
+    policy: ReadingPolicy | None = None,
 ) -> tuple[Reading, list[ChatMessage]]:
-    """Ask the model which candidates answer ``query`` (``choose(messages, options) -> probs``).
-    Returns the reading and the messages it was read from (the writing continues them)."""
-    messages = read_messages(prompts_dir, query, candidates, settings.read_order)
+    """Ask the model which candidates answer ``query`` (``choose(messages, options) -> probs``),
+    shown and calibrated as ``policy`` says (default: the product's ``ReadingPolicy()``). Returns
+    the reading and the messages it was read from (the writing continues them)."""
+    policy = policy or ReadingPolicy()
+    messages = read_messages(prompts_dir, query, candidates, policy.read_order)
     raw = choose(messages, options(candidates))
     probs = {k.strip(): v for k, v in raw.items()}
-    max_chosen = settings.max_chosen_many if query.many else settings.max_chosen
-    ranking, chosen = calibrate(probs, candidates, settings.read_rank_prior, settings.select_ratio, max_chosen)
+    max_chosen = policy.max_chosen_many if query.many else policy.max_chosen
+    ranking, chosen = calibrate(probs, candidates, policy.read_rank_prior, policy.select_ratio, max_chosen)
     reading = Reading(
         candidates=list(candidates), probs=probs, p_none=probs.get(NONE, 0.0), ranking=ranking, chosen=chosen
     )

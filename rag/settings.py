@@ -2,9 +2,9 @@
 
 Precedence (highest first): explicit keyword arguments, environment variables, the TOML
 file (``KUTIP_CONFIG`` or ``kutip.toml`` in the working directory), then the defaults here.
-Thresholds carry values tuned on the dev sets (``eval/questions.yaml`` dev split and
-``../shared/bench/id-dev``) with ``evaluation/tune_read.py``; the measurements are in
-docs/p-none.md and docs/reading.md, and in ``eval/results/``.
+Thresholds carry values tuned on public dev data (docs/p-none.md, docs/reading.md). How the
+reading is done is not a setting but fixed behaviour (``rag.read.ReadingPolicy``), and each
+packaged model's own P(none) threshold is kept with its spec (``rag.packaged_models``).
 """
 
 from __future__ import annotations
@@ -16,16 +16,12 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from .packaged_models import GGUF_MODELS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 LlmName = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
 
-
-# P(none) at or above which each packaged model abstains: for each, the lowest threshold at which
-# id-dev's false abstention stays within 0.07 (docs/p-none.md; the 1.5B's on a 0.001 grid over a
-# full id-dev run). A model behind Ollama or an OpenAI-compatible server has not been tuned and
-# gets the default model's value.
-NONE_THRESHOLDS: dict[str, float] = {"qwen2.5-coder-1.5b": 0.045, "qwen2.5-coder-0.5b": 0.15}
 DEFAULT_LLM: LlmName = "qwen2.5-coder-1.5b"
 
 
@@ -120,41 +116,20 @@ class RetrievalSettings(BaseModel):
 
 
 class ReadingSettings(BaseModel):
-    """How the model's choice of evidence is read, and when it abstains (values tuned on dev:
-    docs/reading.md, docs/p-none.md)."""
+    """When kutip abstains after reading (values tuned on dev: docs/p-none.md). How the evidence is
+    chosen is fixed behaviour, not a setting (``rag.read.ReadingPolicy``)."""
 
-    read_order: Literal["best-first", "best-last"] = Field(
-        "best-first", description="Where the best-retrieved article's sentences stand in the reading prompt."
-    )
-    read_rank_prior: float = Field(1.0, ge=0, description="Weight of the retrieval-rank prior on the choice.")
-    select_ratio: float = Field(
-        0.5, gt=0, le=1, description="Chosen: calibrated probability at least this share of the best one's."
-    )
-    max_chosen: int = Field(1, ge=1, le=8, description="Most sentences chosen for a one-fact question.")
-    max_chosen_many: int = Field(4, ge=1, le=8, description="Most sentences chosen for a list/open/two-part question.")
     none_threshold: float | None = Field(
         None,
         ge=0,
         le=1,
-        description="P(none) at or above which kutip abstains; unset: the value tuned for the model (NONE_THRESHOLDS).",
+        description="P(none) at or above which kutip abstains; unset: the value tuned for the model (rag.packaged_models).",
     )
     probe_threshold: float | None = Field(
         None,
         ge=0,
         le=1,
         description="P(unanswerable) at or above which kutip abstains; unset: the shipped probe's own (rag.decide).",
-    )
-    answer_parts: bool = Field(
-        True,
-        description="A two-part question is also read part by part; each part's best sentence joins the evidence (rag.qa.QA.read_parts; docs/reading.md).",
-    )
-    differing_figures: bool = Field(
-        True,
-        description="A how-many question's evidence also takes the candidates stating another figure of the same thing (rag.read.differing_figures; docs/reading.md).",
-    )
-    copy_spans: bool = Field(
-        True,
-        description="A one-fact answer from one sentence in the question's language is a span copied from it (llama.cpp; docs/writing.md).",
     )
 
 
@@ -207,10 +182,12 @@ class Settings(
 
     @property
     def p_none_threshold(self) -> float:
-        """The P(none) at which kutip abstains: ``none_threshold`` if set, else the model's own."""
+        """The P(none) at which kutip abstains: ``none_threshold`` if set, else the packaged model's
+        own (``GgufSpec.none_threshold``). A model behind Ollama or an OpenAI-compatible server has
+        not been tuned and gets the default model's value."""
         if self.none_threshold is not None:
             return self.none_threshold
-        return NONE_THRESHOLDS[self.llm if self.backend == "llamacpp" else DEFAULT_LLM]
+        return GGUF_MODELS[self.llm if self.backend == "llamacpp" else DEFAULT_LLM].none_threshold
 
     @classmethod
     def settings_customise_sources(

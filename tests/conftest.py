@@ -13,7 +13,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from rag.corpus import Article, load_corpus
 from rag.index import SentenceIndex
-from rag.settings import NONE_THRESHOLDS, Settings
+from rag.packaged_models import GGUF_MODELS
+from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -24,7 +25,7 @@ LOCOMOTIVES = "Berapa lokomotif uap yang dipamerkan museum kereta api Serang Bar
 FERRIES = "Berapa kapal feri baru yang akan melayani penyeberangan Selat Mirah?"
 # A model kutip cannot name (one behind an OpenAI-compatible server) gets the default model's
 # P(none) threshold; a test that serves the 0.5B that way gives it the 0.5B's own.
-FAST_NONE_THRESHOLD = NONE_THRESHOLDS[FAST_MODEL]
+FAST_NONE_THRESHOLD = GGUF_MODELS[FAST_MODEL].none_threshold
 
 
 def sentence_id(articles: list[Article], text: str) -> str:

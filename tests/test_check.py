@@ -15,12 +15,12 @@ pytestmark = pytest.mark.fast
 
 
 def test_the_p_none_threshold_is_the_models_own_unless_set(scratch_settings):
-    from rag.settings import NONE_THRESHOLDS
+    from rag.packaged_models import GGUF_MODELS
 
     unset = scratch_settings.model_copy(update={"none_threshold": None})
     small = unset.model_copy(update={"llm": "qwen2.5-coder-0.5b"})
-    assert unset.p_none_threshold == NONE_THRESHOLDS["qwen2.5-coder-1.5b"]
-    assert small.p_none_threshold == NONE_THRESHOLDS["qwen2.5-coder-0.5b"] != unset.p_none_threshold
+    assert unset.p_none_threshold == GGUF_MODELS["qwen2.5-coder-1.5b"].none_threshold
+    assert small.p_none_threshold == GGUF_MODELS["qwen2.5-coder-0.5b"].none_threshold != unset.p_none_threshold
     # a served model kutip cannot name gets the default model's; an explicit value always wins
     assert small.model_copy(update={"backend": "ollama"}).p_none_threshold == unset.p_none_threshold
     assert small.model_copy(update={"none_threshold": 0.3}).p_none_threshold == 0.3

@@ -30,7 +30,6 @@ def reading_of(settings, probs, states=None):
         settings.prompts_dir,
         parse_query("Siapa pemenang lomba?"),
         candidates,
-        settings,
     )
     return reading.model_copy(update={"states": states or {}})
 

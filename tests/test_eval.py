@@ -230,3 +230,17 @@ def test_a_rerun_of_some_questions_replaces_only_their_records():
     assert base["systems"]["kutip"]["overall"]["fact_and_cited"] == 0.5  # the base report is left as it was
     with pytest.raises(ValueError):
         replaced(base, report([rec(0, True, 0.02, True)], threshold=0.15))
+
+
+@pytest.mark.fast
+def test_a_reading_variant_is_named_on_the_command_line():
+    from evaluation.evaluate import policy_from
+    from rag.read import ReadingPolicy
+
+    assert policy_from([]) == ReadingPolicy()
+    assert policy_from(["answer_parts=false", "read_rank_prior=0.5"]) == ReadingPolicy(
+        answer_parts=False, read_rank_prior=0.5
+    )
+    for bad in (["answer_part=false"], ["answer_parts"], ["read_rank_prior=-1"]):
+        with pytest.raises(SystemExit):
+            policy_from(bad)

@@ -17,6 +17,7 @@ from rag.errors import QuestionError
 from rag.index import SentenceIndex
 from rag.qa import QA
 from rag.query import parse_query
+from rag.read import ReadingPolicy
 from rag.schema import Answer
 from rag.testing import ScriptedLLM
 
@@ -487,7 +488,7 @@ def test_a_part_whose_reading_finds_none_adds_no_evidence(scratch_settings):
     assert llm.calls[3][1][-1].content == "Evidence: A\nAnswer:" and answer.text == "1.200 rumah terendam [1]."
     # switched off, a two-part question is read once, as before
     llm = ScriptedLLM().enqueue_choice({"A": 0.7, "none": 0.02}).enqueue(" 1.200 rumah terendam [A].")
-    qa = QA(qa.settings.model_copy(update={"answer_parts": False}), llm=llm)
+    qa = QA(qa.settings, llm=llm, policy=ReadingPolicy(answer_parts=False))
     assert not qa.answer_from(query, [(s, 0.9) for s in FLOOD], 0.9, qa.settings).abstained
     assert [kind for kind, _ in llm.calls] == ["choose", "stream_chat"]
 
@@ -512,7 +513,7 @@ def test_figures_that_differ_are_each_given_with_their_sentence_and_date(scratch
     assert [c.sentence for c in answer.citations] == [FLOOD[0].text, FLOOD[2].text]
     # switched off, the one chosen sentence is the evidence
     llm = ScriptedLLM().enqueue_choice({"A": 0.8, "C": 0.1, "none": 0.02}).enqueue(" 1.200 rumah [A].")
-    qa = QA(qa.settings.model_copy(update={"differing_figures": False}), llm=llm)
+    qa = QA(qa.settings, llm=llm, policy=ReadingPolicy(differing_figures=False))
     assert qa.answer_from(query, [(s, 0.9) for s in FLOOD], 0.9, qa.settings).text == "1.200 rumah [1]."
     assert llm.calls[-1][1][-1].content == "Evidence: A\nAnswer:"
 
@@ -541,7 +542,11 @@ def test_a_copied_answer_is_a_span_of_the_sentence_it_cites(tmp_path_factory):
 
     files = {p.name: p.read_text(encoding="utf-8") for p in FIXTURE_CORPUS.glob("*.txt")}
     settings, index, _ = index_folder(tmp_path_factory, files)
-    qa = QA(settings.model_copy(update={"llm": FAST_MODEL, "copy_spans": True, "none_threshold": 1.0}), index)
+    qa = QA(
+        settings.model_copy(update={"llm": FAST_MODEL, "none_threshold": 1.0}),
+        index,
+        policy=ReadingPolicy(copy_spans=True),
+    )
     answered = 0
     for question in (
         "Berapa hektare sawah yang diairi Bendungan Sigura?",

@@ -9,6 +9,7 @@ from rag.query import parse_query
 from rag.read import (
     LETTERS,
     NONE,
+    ReadingPolicy,
     calibrate,
     differing_figures,
     format_candidates,
@@ -46,13 +47,11 @@ def test_the_retrieval_rank_prior_reorders_a_biased_choice():
 
 
 def test_read_renormalises_over_the_ids_and_none(scratch_settings):
-    scratch_settings = scratch_settings.model_copy(update={"read_rank_prior": 0.0})  # the model's choice alone
+    policy = ReadingPolicy(read_rank_prior=0.0)  # the model's choice alone
     llm = ScriptedLLM().enqueue_choice({"A": 2.0, "B": 1.0, "none": 1.0})
     candidates = number_candidates(FLOOD, [0.9, 0.8, 0.7])
     query = parse_query("Apa saja yang terjadi saat banjir?")  # a list: several sentences may be chosen
-    reading, messages = read(
-        lambda m, o: llm.choose(m, o), scratch_settings.prompts_dir, query, candidates, scratch_settings
-    )
+    reading, messages = read(lambda m, o: llm.choose(m, o), scratch_settings.prompts_dir, query, candidates, policy)
     assert reading.probs == {"A": 0.5, "B": 0.25, "C": 0.0, "none": 0.25} and reading.p_none == 0.25
     assert reading.chosen == ["A", "B"]  # B has half of A's probability
     assert messages[-1].content == "Evidence:"
@@ -62,7 +61,7 @@ def test_read_renormalises_over_the_ids_and_none(scratch_settings):
         scratch_settings.prompts_dir,
         parse_query("Berapa rumah yang terendam?"),
         candidates,
-        scratch_settings,
+        policy,
     )[0]
     assert one_fact.chosen == ["A"]  # a one-fact question is written from its best sentence
     assert "[C] Hingga Jumat" in messages[-2].content
@@ -73,7 +72,7 @@ def _reading(settings, question: str, chosen: str, sentences=FLOOD):
     llm = ScriptedLLM().enqueue_choice({chosen: 0.9, "none": 0.01})
     candidates = number_candidates(sentences, [0.9, 0.8, 0.7, 0.6][: len(sentences)])
     query = parse_query(question)
-    return read(lambda m, o: llm.choose(m, o), settings.prompts_dir, query, candidates, settings)[0]
+    return read(lambda m, o: llm.choose(m, o), settings.prompts_dir, query, candidates)[0]
 
 
 def test_a_how_many_question_takes_the_other_figures_of_the_thing_it_counts(scratch_settings):
@@ -124,3 +123,15 @@ def test_across_languages_the_thing_is_the_word_after_the_chosen_figure(scratch_
     assert query.counted == "houses" and query.language == "en"
     reading = _reading(scratch_settings, query.text, "A")
     assert differing_figures(query, reading, 4).chosen == ["A", "C"]
+
+
+def test_the_reading_policy_is_fixed_behaviour_not_a_setting(monkeypatch):
+    """The values that shape the reading are the product's (``ReadingPolicy``), varied only by the
+    evaluation tools and tests: no ``KUTIP_*`` variable reaches them."""
+    from rag.settings import Settings
+
+    assert not set(ReadingPolicy.model_fields) & set(Settings.model_fields)
+    monkeypatch.setenv("KUTIP_ANSWER_PARTS", "false")
+    assert ReadingPolicy().answer_parts and not hasattr(Settings(), "answer_parts")
+    with pytest.raises(ValueError):
+        ReadingPolicy(answer_part=False)  # a misspelt variant is refused, not ignored

