@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard-size", type=int, default=30, help="questions per shard (when shards are first built)")
     p.add_argument("--minutes", type=float, default=float("inf"), help="stop reading new shards after this long")
     p.add_argument("--features-only", action="store_true", help="read features, do not fit")
-    p.add_argument("--c", type=float, nargs="+", default=[0.001, 0.01, 0.1], help="regularisation strengths tried")
+    p.add_argument("--c", type=float, nargs="+", default=[0.001, 0.003, 0.01], help="regularisation strengths tried")
     p.add_argument("--max-false-abstention", type=float, default=0.07, help="the threshold rule on id-dev")
     p.set_defaults(func=cmd_train)
 

@@ -28,7 +28,7 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-Decider = Literal["probe", "p_none"]
+Decider = Literal["probe", "p_none", "retrieval"]
 
 
 def logit(p: float) -> float:
@@ -125,7 +125,7 @@ def decide(reading: Reading, top_dense: float, settings: Settings, probe: Probe 
     state, P(none) against the model's tuned threshold otherwise. Retrieval that found nothing
     close enough abstains first, whatever the model read."""
     if top_dense < settings.abstain_threshold:
-        return Decision(reason="no sentence is close enough to the question", decided_by="p_none")
+        return Decision(reason="no sentence is close enough to the question", decided_by="retrieval")
     if probe is not None and probe.node in reading.states:
         p = probe.p_unanswerable(reading.states[probe.node], reading.p_none, top_dense)
         threshold = settings.probe_threshold if settings.probe_threshold is not None else probe.threshold

@@ -64,8 +64,10 @@ class Answer(BaseModel):
     p_unanswerable: float | None = Field(
         None, description="The trained probe's probability that the sentences read do not answer (None: no probe)."
     )
-    decided_by: Literal["probe", "p_none"] | None = Field(
-        None, description="What decided to answer or abstain: the trained probe, or P(none) alone (rag.decide)."
+    decided_by: Literal["probe", "p_none", "retrieval"] | None = Field(
+        None,
+        description="What decided to answer or abstain: the trained probe, P(none) alone, or retrieval finding "
+        "nothing close enough (rag.decide).",
     )
     considered: list[Considered] = Field([], description="Every sentence the model read, in the order shown.")
     written: str | None = Field(None, description="What the model wrote, before the check (None: nothing was written).")

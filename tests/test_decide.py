@@ -63,7 +63,8 @@ def test_p_none_decides_without_a_probe(scratch_settings):
     low = decide(reading, 0.9, scratch_settings.model_copy(update={"none_threshold": 0.8}), None)
     assert low.reason is None and low.decided_by == "p_none"
     far = scratch_settings.model_copy(update={"none_threshold": 0.8, "abstain_threshold": 0.6})
-    assert "close enough" in decide(reading, 0.5, far, None).reason
+    gated = decide(reading, 0.5, far, None)
+    assert "close enough" in gated.reason and gated.decided_by == "retrieval"
 
 
 def test_the_probe_decides_from_the_state_whatever_p_none_says(scratch_settings):

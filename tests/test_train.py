@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from evaluation.train_probe import Dataset, Stacked, StateProbe, lowest_threshold
+from evaluation.train_probe import Dataset, Stacked, StateProbe, auc, lowest_threshold
 from evaluation.trainset import ID_DEV, Item, Pool, detokenize, id_dev_exclusions, load_pool, plan_shards, write_shard
 from rag.decide import logit
 
@@ -49,13 +49,15 @@ def test_the_threshold_rule_keeps_false_abstention_within_the_bound():
 
 def test_the_shipped_arrays_decide_as_the_fitted_model_does():
     train, test = synthetic(300, 1), synthetic(80, 2)
-    stacked = Stacked(NODE, 0.1).fit(train)
-    probe = stacked.export("m", "sha", "prompt", 0.5, {})
-    expected = stacked.score(test)
-    got = [probe.p_unanswerable(test.states[NODE][i], r["p_none"], r["top_dense"]) for i, r in enumerate(test.records)]
-    assert np.allclose(got, expected, atol=1e-9)
-    auc_state = __import__("evaluation.train_probe", fromlist=["auc"]).auc(test.y, expected)
-    assert auc_state > 0.85  # the direction was learned
+    for side in (True, False):  # stacked with P(none) and retrieval, or the state probe alone
+        stacked = Stacked(NODE, 0.1, side=side).fit(train)
+        probe = stacked.export("m", "sha", "prompt", 0.5, {})
+        expected = stacked.score(test)
+        got = [
+            probe.p_unanswerable(test.states[NODE][i], r["p_none"], r["top_dense"]) for i, r in enumerate(test.records)
+        ]
+        assert np.allclose(got, expected, atol=1e-9)
+        assert auc(test.y, expected) > 0.85  # the direction was learned
 
 
 def test_the_state_probe_beats_chance_and_p_none_is_a_feature_of_the_stack():
