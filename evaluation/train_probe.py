@@ -293,7 +293,8 @@ def report_rows(
             return data.side[:, 0] if model is None else model.score(data)
 
         threshold = lowest_threshold(tuning["id-dev"].y, score(tuning["id-dev"]), max_false)
-        row: dict[str, Any] = {"variant": label, "trained_on": int(keep.sum()), "threshold": threshold, "sets": {}}
+        trained = 0 if model is None else int(keep.sum())  # P(none) is read, not trained
+        row: dict[str, Any] = {"variant": label, "trained_on": trained, "threshold": threshold, "sets": {}}
         for set_name, data in tuning.items():
             s = score(data)
             for lang in ("all", "id", "en"):
