@@ -8,15 +8,19 @@ answer.citations[0].sentence  # the exact sentence [1] refers to
 
 from .errors import BackendUnavailableError, KutipError, QuestionError
 from .qa import QA, ask, stream
-from .schema import Answer, Citation, Timings
+from .schema import Answer, Chosen, Citation, Retrieved, Source, StreamEvent, Timings
 
 __all__ = [
     "QA",
     "Answer",
     "BackendUnavailableError",
+    "Chosen",
     "Citation",
     "KutipError",
     "QuestionError",
+    "Retrieved",
+    "Source",
+    "StreamEvent",
     "Timings",
     "ask",
     "stream",

@@ -104,16 +104,7 @@ def allowed_figures(sentence: StoredSentence) -> set[float]:
 
 
 def _citation(sentence: StoredSentence, score: float) -> Citation:
-    return Citation(
-        article_id=sentence.article_id,
-        sentence_index=sentence.index,
-        sentence=sentence.text,
-        title=sentence.title,
-        outlet=sentence.outlet,
-        published=sentence.published,
-        source=getattr(sentence, "source", None) or None,
-        score=round(score, 4),
-    )
+    return Citation(**sentence.reference(), score=round(score, 4))
 
 
 RULES = frozenset({"refusal", "figures", "names", "neighbours"})  # each can be ablated (evaluation/ablate_check.py)

@@ -60,21 +60,35 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .qa import QA
-    from .schema import Answer
+    from .schema import Answer, Chosen, Retrieved
 
     qa = QA(settings)
     final: Answer | None = None
+    streamed = ""
     for item in qa.stream(args.question):
         if isinstance(item, Answer):
             final = item
-        elif not args.json:
+        elif args.json:
+            continue
+        elif isinstance(item, Retrieved):
+            articles = len({s.article_id for s in item.sentences})
+            print(f"(reading {len(item.sentences)} sentences from {articles} articles)", file=sys.stderr, flush=True)
+        elif isinstance(item, Chosen):
+            print(f"(writing from {len(item.sentences)} of them)", file=sys.stderr, flush=True)
+        else:
+            streamed += item
             print(item, end="", flush=True)
     assert final is not None
     if args.json:
         print(final.model_dump_json(indent=2))
         return 0
-    print("\n")
-    print(final.text)
+    if streamed:
+        print()
+    if " ".join(streamed.split()) != " ".join(final.text.split()):
+        # the check changed what streamed: the answer below is the one that stands
+        print(("\nChecked answer:\n" if streamed else "") + final.text)
+    for claim in final.removed_claims:
+        print(f"(withdrawn, no cited sentence states it: {claim})", file=sys.stderr)
     if final.abstain_reason:
         print(f"(why: {final.abstain_reason})", file=sys.stderr)
     for i, c in enumerate(final.citations, 1):

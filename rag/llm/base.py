@@ -53,6 +53,17 @@ class PrimesPrefix(Protocol):
 
 
 @runtime_checkable
+class CountsPromptTokens(Protocol):
+    """Says how many prompt tokens its last reading decoded (the part not already cached), which
+    is what the reading's seconds are spent on (``Timings.prompt_tokens``)."""
+
+    @property
+    def last_prompt_tokens(self) -> int | None:
+        """Prompt tokens decoded by the last ``choose`` (None before the first)."""
+        ...
+
+
+@runtime_checkable
 class ConstrainsWriting(Protocol):
     """Says what it is given to write an answer (``rag.write``); llama.cpp constrains the markers
     and copied spans as it samples, a server-backed model is checked afterwards (``rag.check``)."""

@@ -40,12 +40,18 @@ class LlamaCppLLM(ChatMLLLM):
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _brackets: Any = PrivateAttr(default=None)
     _capture: Any = PrivateAttr(default=None)
+    _last_prompt_tokens: int | None = PrivateAttr(default=None)
 
     @property
     def model_sha256(self) -> str:
         """The pinned SHA-256 of the packaged weights (what a trained probe is tied to)."""
         spec = GGUF_MODELS.get(self.model_name)
         return spec.sha256 if spec else ""
+
+    @property
+    def last_prompt_tokens(self) -> int | None:
+        """Prompt tokens the last reading decoded (``CountsPromptTokens``)."""
+        return self._last_prompt_tokens
 
     @property
     def n_layer(self) -> int:
@@ -127,6 +133,7 @@ class LlamaCppLLM(ChatMLLLM):
                 cached += 1
             cached = min(cached, len(tokens) - 1)  # the last token is decoded again for its logits
             llama.n_tokens = cached
+            self._last_prompt_tokens = len(tokens) - cached
             with self._capture.armed(names) as states:
                 llama.eval(tokens[cached:])
             logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))[ids].astype(np.float64)
