@@ -113,25 +113,58 @@ def bench_ingest(settings: Settings, corpus: Path) -> dict[str, Any]:
     }
 
 
-def bench_answers(settings: Settings, n_questions: int) -> dict[str, Any]:
+STAGES = ("retrieval_s", "read_s", "prompt_tokens", "decide_s", "write_s", "answer_tokens", "check_s")
+
+
+def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
+    """Answer ``questions`` after a warm-up one; the p50/p95 of the first token and the whole
+    answer, the p50 of each stage (``Timings``) and, with llama.cpp, the machine's floor: each
+    answer's new prompt tokens ÷ measured prompt tokens/s plus its answer tokens ÷ measured
+    generation tokens/s (the first token's floor: the prompt and one generated token)."""
+    from rag.llm.llamacpp import LlamaCppLLM
     from rag.qa import QA
 
     qa = QA(settings)
     qa.ensure_index()
+    qa.warm()
     qa.ask(BENCH_QUESTIONS[0])  # warm-up: model load and the cached prompt prefix
-    first, total = [], []
-    for q in BENCH_QUESTIONS[1 : 1 + n_questions]:
-        answer = qa.ask(q)
-        total.append(answer.timings.total_s)
-        if answer.timings.first_token_s is not None:
-            first.append(answer.timings.first_token_s)
-    return {
-        "questions": len(total),
+    timings = [qa.ask(q).timings for q in questions]
+    first = [t.first_token_s for t in timings if t.first_token_s is not None]
+    out: dict[str, Any] = {
+        "questions": len(timings),
         "first_token_p50_s": _pct(first, 50) if first else None,
         "first_token_p95_s": _pct(first, 95) if first else None,
-        "total_p50_s": _pct(total, 50),
-        "total_p95_s": _pct(total, 95),
+        "total_p50_s": _pct([t.total_s for t in timings], 50),
+        "total_p95_s": _pct([t.total_s for t in timings], 95),
+        "stages_p50": {
+            stage: _pct(values, 50)
+            for stage in STAGES
+            if (values := [float(v) for t in timings if (v := t.model_dump()[stage]) is not None])
+        },
     }
+    llm = qa.llm(settings)
+    if isinstance(llm, LlamaCppLLM):
+        prompt_rate, generated_rate = llm.throughput()
+        read = [(t.prompt_tokens or 0) / prompt_rate for t in timings]
+        out["machine"] = {
+            "prompt_tokens_per_s": round(prompt_rate, 1),
+            "generated_tokens_per_s": round(generated_rate, 1),
+        }
+        out["floor"] = {
+            "first_token_p50_s": _pct([r + 1 / generated_rate for r in read], 50),
+            "total_p50_s": _pct([r + t.answer_tokens / generated_rate for r, t in zip(read, timings)], 50),
+        }
+    return out
+
+
+def answer_questions(args: argparse.Namespace) -> list[str]:
+    """The questions the answer phase asks: a split of the seeds' evaluation set (``--split``), or
+    the bench's own list."""
+    if args.split:
+        from evaluation.evalset import load_questions
+
+        return [q.question for q in load_questions(split=args.split) if not q.history][: args.questions]
+    return BENCH_QUESTIONS[1 : 1 + args.questions]
 
 
 def bench_peer(settings: Settings, corpus: Path, n_questions: int) -> dict[str, Any]:
@@ -195,16 +228,18 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         sizes = sorted(int(s) for s in str(args.sizes).split(",") if s.strip())
         smaller, largest = (sizes[:-1], sizes[-1:]) if len(sizes) > 1 else (sizes, [])
         corpora = {"seeds": settings.corpus_dir}
-        for n in sizes:
+        for n in [] if args.answers_only else sizes:
             corpora[f"generated-{n}"] = generate_corpus(n, work / f"gen{n}", settings.corpus_dir)
-        for name in ["seeds", *(f"generated-{n}" for n in smaller)]:
+        for name in ["seeds", *(f"generated-{n}" for n in smaller if not args.answers_only)]:
             ingest(name)
         seeds_settings = settings.model_copy(update={"data_dir": work / "data-seeds"})
         if args.questions:
-            for model in ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"):
+            for model in str(args.models).split(","):
                 s = seeds_settings.model_copy(update={"llm": model})
-                results["answers"][model] = bench_answers(s, args.questions)
+                results["answers"][model] = bench_answers(s, answer_questions(args))
                 save(f"answers {model}", results["answers"][model])
+        if args.answers_only:
+            return 0
         peer_settings = seeds_settings.model_copy(update={"llm": "qwen2.5-coder-1.5b"})
         results["peer"]["seeds"] = bench_peer(peer_settings, settings.corpus_dir, args.questions)
         save("peer seeds", results["peer"]["seeds"])
@@ -250,6 +285,24 @@ def render(results: dict[str, Any]) -> str:
             f"| kutip {model} ({r['questions']} questions) | {r['first_token_p50_s']} | {r['first_token_p95_s']} | "
             f"{r['total_p50_s']} | {r['total_p95_s']} |"
         )
+        if r.get("floor"):
+            lines.append(
+                f"| floor of this machine, {model} (new prompt tokens ÷ prompt tokens/s + answer tokens ÷ "
+                f"generation tokens/s) | {r['floor']['first_token_p50_s']} | – | {r['floor']['total_p50_s']} | – |"
+            )
+    breakdowns = {m: r for m, r in results["answers"].items() if r.get("stages_p50")}
+    if breakdowns:
+        lines += [
+            "",
+            "| model (p50 per answer) | retrieval s | read s | new prompt tokens | decide s | write s | answer tokens "
+            "| check s | prompt tok/s | generation tok/s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for model, r in breakdowns.items():
+            st, machine = r["stages_p50"], r.get("machine", {})
+            cells = [st.get(k, "–") for k in STAGES]
+            cells += [machine.get("prompt_tokens_per_s", "–"), machine.get("generated_tokens_per_s", "–")]
+            lines.append(f"| {model} | " + " | ".join(str(c) for c in cells) + " |")
     peer = results["peer"].get("seeds", {})
     if peer.get("total_p50_s") is not None:
         lines.append(

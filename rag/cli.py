@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="bench-report")
     p.add_argument("--sizes", default="1000,10000", help="generated corpus sizes (articles)")
     p.add_argument("--questions", type=int, default=6)
+    p.add_argument("--models", default="qwen2.5-coder-1.5b,qwen2.5-coder-0.5b", help="packaged models to answer with")
+    p.add_argument("--split", choices=["dev", "test"], help="ask this split of the seeds' evaluation questions")
+    p.add_argument("--answers-only", action="store_true", help="only the answer phase: seeds, no generated corpora")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(

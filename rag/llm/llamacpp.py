@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -140,6 +141,31 @@ class LlamaCppLLM(ChatMLLLM):
         weights = np.exp(logits - logits.max())
         weights /= weights.sum()
         return {option: float(w) for option, w in zip(options, weights)}, states
+
+    def throughput(self, prompt_tokens: int = 384, generated_tokens: int = 48) -> tuple[float, float]:
+        """(prompt tokens/s, generated tokens/s) of this model on this machine, measured where a
+        question's tokens go: after the cached prefix, prompt tokens decoded in batches and then one
+        token per step. The prefix stays cached. What ``kutip bench`` divides by for the floor."""
+        filler = self._llama.tokenize(
+            b"Korea Utara mengirim rudal dan peluru artileri ke Rusia melalui pelabuhan Najin, "
+            b"menurut citra satelit dan pejabat intelijen Korea Selatan. ",
+            add_bos=False,
+        )
+        tokens = (filler * (prompt_tokens // len(filler) + 1))[:prompt_tokens]
+        with self._lock:
+            llama = self._llama
+            base = llama.n_tokens
+            try:
+                started = time.perf_counter()
+                llama.eval(tokens)
+                prompt_rate = prompt_tokens / (time.perf_counter() - started)
+                started = time.perf_counter()
+                for token in tokens[:generated_tokens]:
+                    llama.eval([token])
+                generated_rate = generated_tokens / (time.perf_counter() - started)
+            finally:
+                llama.n_tokens = base
+        return prompt_rate, generated_rate
 
     def _bracket_tokens(self) -> dict[str, Any]:
         """``bracket_tokens`` of this model's vocabulary (computed once per model)."""

@@ -1,0 +1,39 @@
+"""``kutip bench``'s answer phase with the real 0.5B over the fixture index: each answer's time
+broken into stages with their token counts, and the machine's floor beside it. Figures are printed
+by the bench, not asserted here; what is asserted is that the parts are there and add up."""
+
+from __future__ import annotations
+
+import pytest
+
+from evaluation.bench import STAGES, bench_answers, render
+from rag.qa import QA
+
+from .conftest import FERRIES, LOCOMOTIVES
+
+pytestmark = pytest.mark.llm
+
+
+def test_the_answer_phase_breaks_each_answer_into_stages_beside_the_floor(fixture_settings):
+    result = bench_answers(fixture_settings, [LOCOMOTIVES, FERRIES])
+    stages = result["stages_p50"]
+    assert set(STAGES) <= set(stages)
+    assert stages["prompt_tokens"] > 20  # the question and its candidates, not the cached prefix
+    assert stages["read_s"] > 0 and stages["answer_tokens"] >= 1
+    machine, floor = result["machine"], result["floor"]
+    assert machine["prompt_tokens_per_s"] > machine["generated_tokens_per_s"] > 0  # batches beat single steps
+    assert 0 < floor["first_token_p50_s"] <= floor["total_p50_s"]
+    table = render({"ingest": {}, "answers": {"m": result}, "peer": {}})
+    assert "floor of this machine" in table and "new prompt tokens" in table
+
+
+def test_measuring_throughput_keeps_the_cached_prompt(fixture_settings):
+    """The bench measures after an answer; the next reading of the same question still finds its
+    whole prompt cached (one token decoded again for its logits)."""
+    qa = QA(fixture_settings)
+    qa.ask(LOCOMOTIVES)
+    qa.ask(FERRIES)
+    llm = qa.llm()
+    prompt_rate, generated_rate = llm.throughput(prompt_tokens=64, generated_tokens=4)
+    assert prompt_rate > 0 and generated_rate > 0
+    assert qa.ask(FERRIES).timings.prompt_tokens == 1
