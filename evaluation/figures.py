@@ -7,7 +7,8 @@ Usage, from the project root::
 
 It reads ``eval/results/latest/{id-dev,dev,test}/report.json`` (each written by ``kutip eval``,
 ``evaluation.evaluate.write_report``) and puts one row per set, from the ``kutip`` system's
-``overall`` metrics, between the lines ``<!-- figures:start -->`` and ``<!-- figures:end -->`` of
+``overall`` metrics, and each model's timings beside the machine's floor from the latest
+``kutip bench`` answer phase (``eval/results/latest/speed/bench.json``), between the lines ``<!-- figures:start -->`` and ``<!-- figures:end -->`` of
 README.md. To refresh a set, run ``kutip eval`` into its folder, then this script.
 Exit codes: 0 written or up to date, 1 out of date (``--check``), 2 a report or a marker is missing.
 """
@@ -99,7 +100,33 @@ def table(latest: Path = LATEST) -> str:
         if not path.is_file():
             raise FiguresError(f"no report at {path}: run kutip eval with --out {path.parent}")
         lines.append(row(name, json.loads(path.read_text(encoding="utf-8"))))
-    return "\n".join(lines)
+    return "\n".join(lines + speed_lines(latest))
+
+
+SPEED = "speed/bench.json"  # kutip bench --answers-only --split test --out eval/results/latest/speed
+
+
+def speed_lines(latest: Path = LATEST) -> list[str]:
+    """Below the table, each model's answer timings from the latest ``kutip bench`` answer phase
+    beside the machine's floor (none when no bench report is there)."""
+    path = latest / SPEED
+    if not path.is_file():
+        return []
+    bench = json.loads(path.read_text(encoding="utf-8"))
+    lines = []
+    for model, r in (bench.get("answers") or {}).items():
+        floor, machine, stages = r.get("floor") or {}, r.get("machine") or {}, r.get("stages_p50") or {}
+        if not floor:
+            continue
+        lines.append(
+            f"- Speed, {model}, {r['questions']} seed questions after a warm-up (`kutip bench`, {bench.get('created', '?')[:10]}): "
+            f"first token p50 {_cell(r['first_token_p50_s'], '.2f')} s (p95 {_cell(r['first_token_p95_s'], '.2f')}), "
+            f"whole answer p50 {_cell(r['total_p50_s'], '.2f')} s; this machine's floor for the same tokens "
+            f"{_cell(floor['first_token_p50_s'], '.2f')} s and {_cell(floor['total_p50_s'], '.2f')} s "
+            f"({_cell(stages.get('prompt_tokens'), '.0f')} new prompt tokens at {machine.get('prompt_tokens_per_s')} tok/s, "
+            f"{_cell(stages.get('answer_tokens'), '.0f')} answer tokens at {machine.get('generated_tokens_per_s')} tok/s)."
+        )
+    return ["", *lines] if lines else []
 
 
 def filled(readme: str, body: str) -> str:

@@ -382,6 +382,7 @@ def test_measure_first_token(ui_seeds, chromium):
     questions = ("Berapa jangkauan rudal Hwasong-11?", missiles, "Di kota mana pabrik rudal KN-23 Korea Utara berada?")
     results: dict[str, list[float]] = {}
     server: dict[str, list[float]] = {}
+    candidates: dict[str, list[float]] = {}
     for model in os.environ["KUTIP_UI_MEASURE"].split(","):
         warm = Page(chromium, url)
         try:
@@ -389,7 +390,7 @@ def test_measure_first_token(ui_seeds, chromium):
             warm.ask(missiles, timeout_s=300)  # loads the model; not measured
         finally:
             warm.close()
-        results[model], server[model] = [], []
+        results[model], server[model], candidates[model] = [], [], []
         for question in questions:
             p = Page(chromium, url)
             try:
@@ -398,9 +399,16 @@ def test_measure_first_token(ui_seeds, chromium):
                 timing_line = p.page.locator("#kutip-timings").inner_text()
                 assert model in timing_line
                 results[model].append(round(first, 3))
+                t = p.page.evaluate("window.__kt")
+                candidates[model].append(round((t["candidates"] - t["enter"]) / 1000, 3))
                 found = re.search(r"first token ([\d.]+) s", timing_line)  # as the server measured it
                 server[model].append(float(found.group(1)) if found else float("nan"))
             finally:
                 p.close()
         record_timing(f"{model} (browser, warm, mean of {len(questions)})", sum(results[model]) / len(questions))
-    (ARTIFACTS / "first-token-runs.json").write_text(json.dumps({"browser": results, "server": server}, indent=2))
+        record_timing(
+            f"{model} (browser, warm, Enter to candidates on screen, mean of {len(questions)})",
+            sum(candidates[model]) / len(questions),
+        )
+    runs = {"browser": results, "server": server, "candidates_on_screen": candidates}
+    (ARTIFACTS / "first-token-runs.json").write_text(json.dumps(runs, indent=2))
