@@ -116,10 +116,18 @@ class Page:
 
     def ask(self, question: str, timeout_s: float = 120) -> float:
         """Type, press Enter, wait for the final answer; seconds from Enter to the first token."""
+        return self.wait_for_answer(self.submit(question), timeout_s)
+
+    def submit(self, question: str) -> int:
+        """Type and press Enter; returns how many final bubbles there were before."""
         finals = self.page.locator(FINAL).count()
         box = self.page.locator("#kutip-question textarea")
         box.fill(question)
         box.press("Enter")
+        return finals
+
+    def wait_for_answer(self, finals: int, timeout_s: float = 120) -> float:
+        """Wait for the answer after ``submit``; seconds from Enter to the first token."""
         self.page.wait_for_function(
             f"document.querySelectorAll({FINAL!r}).length > {finals}", timeout=timeout_s * 1000, polling=100
         )
@@ -228,7 +236,10 @@ def test_the_sentences_being_read_show_before_the_first_token(ui, chromium):
     url, qa = ui
     p = Page(chromium, url)
     try:
-        p.ask(FERRIES)
+        finals = p.submit(FERRIES)
+        p.page.wait_for_selector("#kutip-sources .kutip-candidate")
+        p.shot("02b-candidates-being-read")
+        p.wait_for_answer(finals)
         t = p.page.evaluate("window.__kt")
         assert t.get("candidates") is not None, "no candidate sentence was shown while the model read"
         assert t["candidates"] < t["first"], t

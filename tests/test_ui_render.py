@@ -46,6 +46,8 @@ def test_once_chosen_the_panel_narrows_to_the_sentences_written_from():
     session = Session(turns=[Turn(question="q", reading=READ, chosen=[READ[0]])])
     html = sources_html(session, 0)
     assert "is-writing" in html and "Writing from 1 of 3 sentences read" in html
+    one = sources_html(Session(turns=[Turn(question="q", reading=READ[:2])]), 0)
+    assert "from 1 article…" in one
     assert "Harga beras naik 8%." in html and "Stok beras aman." not in html
 
 

@@ -223,7 +223,7 @@ def candidates_html(turn: int, t: Turn) -> str:
     note = (
         f"Writing from {len(shown)} of {len(t.reading)} sentences read…"
         if writing
-        else f"Reading {len(shown)} sentences from {len({s.article_id for s in shown})} articles…"
+        else f"Reading {len(shown)} sentences from {_count(len({s.article_id for s in shown}), 'article')}…"
     )
     groups: dict[str, list[Source]] = {}
     for s in shown:
@@ -281,6 +281,10 @@ def sources_html(session: Session, turn: int | None, selected: int | None = None
     return (
         f'<div class="kutip-sources" data-turn="{turn}">{head}<ol class="kutip-source-list">{"".join(items)}</ol></div>'
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _short(text: str, limit: int) -> str:
