@@ -320,6 +320,60 @@ def report_rows(
     return rows
 
 
+def _candidate_features(record: dict[str, Any]) -> tuple[list[str], np.ndarray]:
+    """Per candidate of one reading: log P(letter), log(retrieval rank + 1), and its place in the
+    prompt (0 first .. 1 last): what today's calibrated choice uses, and the position a small
+    reader is biased by."""
+    letters = [k for k in record["probs"] if k != "none"]
+    last = max(len(letters) - 1, 1)
+    rows = [
+        [math.log(max(record["probs"][k], 1e-12)), math.log(record["ranks"][k] + 1.0), i / last]
+        for i, k in enumerate(letters)
+    ]
+    return letters, np.asarray(rows, dtype=np.float64)
+
+
+def evidence_choice(train: Dataset, tuning: dict[str, Dataset]) -> dict[str, Any]:
+    """Does a choice learned from the training data's gold sentences pick a gold sentence first
+    more often than today's calibrated first choice (log P(letter) - log(rank + 1), ``rag.read``)?
+    A logistic regression over each candidate's features (``_candidate_features``), fitted on the
+    answerable training questions whose gold sentence was read; the share of such questions in
+    id-dev and the dev split whose first choice is gold, by each rule."""
+    from sklearn.linear_model import LogisticRegression
+
+    from rag.read import ReadingPolicy
+
+    x, y = [], []
+    for r in train.records:
+        if r["answerable"] and r["gold"]:
+            letters, f = _candidate_features(r)
+            x.append(f)
+            y.extend(k in r["gold"] for k in letters)
+    learned = LogisticRegression(max_iter=1000).fit(np.vstack(x), np.asarray(y))
+    prior = ReadingPolicy().read_rank_prior
+    rules = {
+        "letter probability alone": lambda f: f[:, 0],
+        f"calibrated (today: log P - {prior:g} log(rank + 1))": lambda f: f[:, 0] - prior * f[:, 1],
+        "learned (log P, rank, place in prompt)": lambda f: learned.decision_function(f),
+    }
+    out: dict[str, Any] = {
+        "learned_coef": [round(float(c), 3) for c in learned.coef_[0]],
+        "trained_on": len(x),
+        "sets": {},
+    }
+    for name, data in tuning.items():
+        scored = [r for r in data.records if r["answerable"] and r["gold"]]
+        cells = {}
+        for label, rule in rules.items():
+            hits = 0
+            for r in scored:
+                letters, f = _candidate_features(r)
+                hits += letters[int(np.argmax(rule(f)))] in r["gold"]
+            cells[label] = round(hits / max(len(scored), 1), 3)
+        out["sets"][name] = {"n": len(scored), **cells}
+    return out
+
+
 def write_report(rows: list[dict[str, Any]], provenance: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "answerability.json").write_text(json.dumps({"provenance": provenance, "rows": rows}, indent=1))
@@ -350,6 +404,23 @@ def write_report(rows: list[dict[str, Any]], provenance: dict[str, Any], out: Pa
         "",
         f"Trained on {provenance['trained_on']}.",
     ]
+    choice = provenance.get("evidence_choice")
+    if choice:
+        rules = [k for k in next(iter(choice["sets"].values())) if k != "n"]
+        lines += [
+            "",
+            "## Evidence choice: first choice is a gold sentence (answerable questions whose gold sentence was read)",
+            "",
+            f"The learned rule is fitted on {choice['trained_on']} training questions (coefficients "
+            f"{choice['learned_coef']}).",
+            "",
+            "| set | n | " + " | ".join(rules) + " |",
+            "|---|---|" + "---|" * len(rules),
+            *(
+                f"| {name} | {cell['n']} | " + " | ".join(str(cell[r]) for r in rules) + " |"
+                for name, cell in choice["sets"].items()
+            ),
+        ]
     lines += ["", "## Curves (threshold: abstained / false abstention)", ""]
     for row in rows:
         for s in sets:
@@ -421,6 +492,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         "id_dev": shipped["sets"].get("id-dev/all"),
     }
     provenance["id_dev"] = {k: v for k, v in (provenance["id_dev"] or {}).items() if k != "curve"}
+    provenance["evidence_choice"] = evidence_choice(train, tuning)
+    print(f"  evidence choice: {provenance['evidence_choice']['sets']}", flush=True)
     probe = stacked.export(settings.llm, model_sha256, prompt_hash, shipped["threshold"], provenance)
     settings.probes_dir.mkdir(parents=True, exist_ok=True)
     target = settings.probes_dir / f"{settings.llm}.json"

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from evaluation.train_probe import Dataset, Stacked, StateProbe, auc, lowest_threshold
+from evaluation.train_probe import Dataset, Stacked, StateProbe, auc, evidence_choice, lowest_threshold
 from evaluation.trainset import ID_DEV, Item, Pool, detokenize, id_dev_exclusions, load_pool, plan_shards, write_shard
 from rag.decide import logit
 
@@ -65,6 +65,43 @@ def test_the_state_probe_beats_chance_and_p_none_is_a_feature_of_the_stack():
     probe = StateProbe(NODE, 1.0).fit(train)
     assert probe.score(train)[train.y == 1].mean() > probe.score(train)[train.y == 0].mean()
     assert train.side[0, 0] == pytest.approx(logit(train.records[0]["p_none"]))
+
+
+def readings(n: int, seed: int, gold_first: float) -> Dataset:
+    """Readings of six candidates whose gold one is retrieved first with probability
+    ``gold_first``; the letter probabilities favour the gold one, with noise."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for _ in range(n):
+        letters = list("ABCDEF")
+        gold = letters[int(rng.integers(0, 6))]
+        others = [k for k in letters if k != gold]
+        order = [gold, *rng.permutation(others)] if rng.random() < gold_first else [*rng.permutation(others)]
+        if gold not in order:
+            order.insert(int(rng.integers(1, 6)), gold)
+        weights = rng.random(6) + np.array([1.5 if k == gold else 0.0 for k in letters])
+        probs = dict(zip(letters, weights / weights.sum() * 0.9, strict=True))
+        records.append(
+            {
+                "answerable": True,
+                "gold": [gold],
+                "probs": {**probs, "none": 0.1},
+                "ranks": {k: order.index(k) for k in letters},
+                "language": "id",
+                "set": "idk-000",
+            }
+        )
+    return Dataset(records, {})
+
+
+def test_a_learned_evidence_choice_is_measured_against_todays_rule():
+    result = evidence_choice(readings(400, 5, 0.7), {"id-dev": readings(150, 6, 0.7)})
+    cell = result["sets"]["id-dev"]
+    assert cell["n"] == 150 and result["trained_on"] == 400
+    rules = [k for k in cell if k != "n"]
+    assert len(rules) == 3 and all(0.0 <= cell[r] <= 1.0 for r in rules)
+    assert result["learned_coef"][0] > 0 and result["learned_coef"][1] < 0  # likelier and better-ranked win
+    assert cell[rules[2]] > 0.5  # better than a guess among six
 
 
 def pool(n: int) -> Pool:
