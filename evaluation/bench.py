@@ -116,15 +116,16 @@ def bench_ingest(settings: Settings, corpus: Path) -> dict[str, Any]:
 STAGES = ("retrieval_s", "read_s", "prompt_tokens", "decide_s", "write_s", "answer_tokens", "check_s")
 
 
-def bench_answers(settings: Settings, questions: list[str]) -> dict[str, Any]:
+def bench_answers(settings: Settings, questions: list[str], qa: Any = None) -> dict[str, Any]:
     """Answer ``questions`` after a warm-up one; the p50/p95 of the first token and the whole
     answer, the p50 of each stage (``Timings``) and, with llama.cpp, the machine's floor: each
     answer's new prompt tokens ÷ measured prompt tokens/s plus its answer tokens ÷ measured
-    generation tokens/s (the first token's floor: the prompt and one generated token)."""
+    generation tokens/s (the first token's floor: the prompt and one generated token). ``qa``: a
+    pipeline already built for ``settings``."""
     from rag.llm.llamacpp import LlamaCppLLM
     from rag.qa import QA
 
-    qa = QA(settings)
+    qa = qa or QA(settings)
     qa.ensure_index()
     qa.warm()
     qa.ask(BENCH_QUESTIONS[0])  # warm-up: model load and the cached prompt prefix

@@ -7,15 +7,14 @@ from __future__ import annotations
 import pytest
 
 from evaluation.bench import STAGES, bench_answers, render
-from rag.qa import QA
 
 from .conftest import FERRIES, LOCOMOTIVES
 
 pytestmark = pytest.mark.llm
 
 
-def test_the_answer_phase_breaks_each_answer_into_stages_beside_the_floor(fixture_settings):
-    result = bench_answers(fixture_settings, [LOCOMOTIVES, FERRIES])
+def test_the_answer_phase_breaks_each_answer_into_stages_beside_the_floor(qa_fixture):
+    result = bench_answers(qa_fixture.settings, [LOCOMOTIVES, FERRIES], qa=qa_fixture)
     stages = result["stages_p50"]
     assert set(STAGES) <= set(stages)
     assert stages["prompt_tokens"] > 20  # the question and its candidates, not the cached prefix
@@ -25,15 +24,6 @@ def test_the_answer_phase_breaks_each_answer_into_stages_beside_the_floor(fixtur
     assert 0 < floor["first_token_p50_s"] <= floor["total_p50_s"]
     table = render({"ingest": {}, "answers": {"m": result}, "peer": {}})
     assert "floor of this machine" in table and "new prompt tokens" in table
-
-
-def test_measuring_throughput_keeps_the_cached_prompt(fixture_settings):
-    """The bench measures after an answer; the next reading of the same question still finds its
-    whole prompt cached (one token decoded again for its logits)."""
-    qa = QA(fixture_settings)
-    qa.ask(LOCOMOTIVES)
-    qa.ask(FERRIES)
-    llm = qa.llm()
-    prompt_rate, generated_rate = llm.throughput(prompt_tokens=64, generated_tokens=4)
-    assert prompt_rate > 0 and generated_rate > 0
-    assert qa.ask(FERRIES).timings.prompt_tokens == 1
+    # the throughput was measured after the last answer without losing its cached prompt: asked
+    # again, the whole prompt is found cached (one token decoded again for its logits)
+    assert qa_fixture.ask(FERRIES).timings.prompt_tokens == 1
