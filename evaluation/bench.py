@@ -146,14 +146,15 @@ def bench_answers(settings: Settings, questions: list[str], qa: Any = None) -> d
     llm = qa.llm(settings)
     if isinstance(llm, LlamaCppLLM):
         prompt_rate, generated_rate = llm.throughput()
-        read = [(t.prompt_tokens or 0) / prompt_rate for t in timings]
+        written = [t for t in timings if t.first_token_s is not None]  # the floor of the answers measured
+        read = [(t.prompt_tokens or 0) / prompt_rate for t in written]
         out["machine"] = {
             "prompt_tokens_per_s": round(prompt_rate, 1),
             "generated_tokens_per_s": round(generated_rate, 1),
         }
         out["floor"] = {
             "first_token_p50_s": _pct([r + 1 / generated_rate for r in read], 50),
-            "total_p50_s": _pct([r + t.answer_tokens / generated_rate for r, t in zip(read, timings)], 50),
+            "total_p50_s": _pct([r + t.answer_tokens / generated_rate for r, t in zip(read, written)], 50),
         }
     return out
 

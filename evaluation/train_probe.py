@@ -338,7 +338,8 @@ def evidence_choice(train: Dataset, tuning: dict[str, Dataset]) -> dict[str, Any
     more often than today's calibrated first choice (log P(letter) - log(rank + 1), ``rag.read``)?
     A logistic regression over each candidate's features (``_candidate_features``), fitted on the
     answerable training questions whose gold sentence was read; the share of such questions in
-    id-dev and the dev split whose first choice is gold, by each rule."""
+    id-dev and the dev split whose first choice is gold, by each rule ({} when the training data
+    has no gold sentence read). The place in the prompt assumes the product's best-first order."""
     from sklearn.linear_model import LogisticRegression
 
     from rag.read import ReadingPolicy
@@ -349,6 +350,8 @@ def evidence_choice(train: Dataset, tuning: dict[str, Dataset]) -> dict[str, Any
             letters, f = _candidate_features(r)
             x.append(f)
             y.extend(k in r["gold"] for k in letters)
+    if not x or len(set(y)) < 2:
+        return {}
     learned = LogisticRegression(max_iter=1000).fit(np.vstack(x), np.asarray(y))
     prior = ReadingPolicy().read_rank_prior
     rules = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -179,7 +180,7 @@ def check(raw: str, query: Query, reading: Reading, rules: frozenset[str] = RULE
         )
     dated = _dates_differ(query, [shown[c[0]] for _, c in kept])
     if query.timeline or dated and not query.parts:  # a timeline, or one figure as it changed: oldest first
-        kept.sort(key=lambda kc: (shown[kc[1][0]].published or _FAR, shown[kc[1][0]].article_id, shown[kc[1][0]].index))
+        kept.sort(key=lambda kc: _oldest_first(shown[kc[1][0]]))
     citations: list[Citation] = []
     number: dict[str, int] = {}
     pieces: list[str] = []
@@ -207,6 +208,20 @@ def _neighbours(letter: str, shown: dict[str, StoredSentence]) -> list[str]:
 
 
 _FAR = __import__("datetime").date(9999, 1, 1)
+
+
+def _oldest_first(sentence: StoredSentence) -> tuple[Any, str, int]:
+    return (sentence.published or _FAR, sentence.article_id, sentence.index)
+
+
+def numbering_order(query: Query, reading: Reading) -> list[str]:
+    """The chosen ids in the order ``check`` will number them when it orders the claims by date (a
+    timeline, or a figure whose chosen sentences are of different dates): oldest first. Otherwise
+    [] (they are numbered as first cited), so a stream can number its markers as the answer will."""
+    chosen = [reading.candidate(letter).sentence for letter in reading.chosen]
+    if not (query.timeline or _dates_differ(query, chosen) and not query.parts):
+        return []
+    return sorted(reading.chosen, key=lambda letter: _oldest_first(reading.candidate(letter).sentence))
 
 
 def _dates_differ(query: Query, cited: Sequence[StoredSentence]) -> bool:

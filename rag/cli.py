@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -58,7 +59,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed or (report and report.unreadable) else 0
 
 
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"\[(\d+)\]", text)
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .prompts import strip_markers
     from .qa import QA
     from .schema import Answer, Chosen, Retrieved
 
@@ -84,7 +90,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if streamed:
         print()
-    if " ".join(streamed.split()) != " ".join(final.text.split()):
+    if strip_markers(streamed) != strip_markers(final.text) or _numbers(streamed) != _numbers(final.text):
         # the check changed what streamed: the answer below is the one that stands
         print(("\nChecked answer:\n" if streamed else "") + final.text)
     for claim in final.removed_claims:

@@ -15,7 +15,7 @@ from collections.abc import Generator, Iterator, Sequence
 from datetime import date
 from typing import Any, Literal
 
-from .check import check
+from .check import check, numbering_order
 from .condense import condense_question
 from .decide import Probe, ProbeRefused, decide, probe_for
 from .errors import QuestionError
@@ -297,7 +297,7 @@ class QA:
         span = copy_span(query, reading) if self.policy.copy_spans else None
         llm = self.llm(settings)
         extra = writing_options(llm, reading.chosen, settings.max_new_tokens, span, reading.cite_each)
-        markers = NumberedMarkers(reading.chosen)
+        markers = NumberedMarkers(reading.chosen, numbering_order(query, reading))
         clock = time.perf_counter()
         with backend_errors(settings):
             for piece in write(llm, messages, reading.chosen, extra):

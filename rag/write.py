@@ -71,16 +71,22 @@ def write(llm: Any, messages: list[ChatMessage], chosen: Sequence[str], extra: d
             yield chunk.delta
 
 
-class NumberedMarkers:
-    """The stream's markers as the ``Answer`` will number them: the check numbers the cited ids in
-    the order they are first cited ("[B] … [D] … [B]" → "[1] … [2] … [1]"), so the stream does the
-    same as it goes. A marker still being written is held back until it closes; an id that was not
-    chosen names no citation and is dropped. Where the check then removes or reorders a claim, the
-    ``Answer`` says so (``removed_claims``) and replaces what streamed."""
+_OPEN_MARKER = re.compile(r"\[[A-Z0-9,;\s]*$")  # a marker still being written, at the end of the text
 
-    def __init__(self, chosen: Sequence[str]) -> None:
+
+class NumberedMarkers:
+    """The stream's markers as the ``Answer`` will number them. The check numbers the cited ids in
+    the order they are first cited ("[B] … [D] … [B]" → "[1] … [2] … [1]"), or, when it orders the
+    claims by date, in that order (``order``: ``rag.check.numbering_order``); the stream does the
+    same as it goes. A marker still being written is held back until it closes; an id that was
+    not chosen names no citation and is dropped. The numbers can still differ where the check
+    changes the claims (a claim without a marker given one, a marker whose sentence lacks the
+    claim's figures, a claim removed: ``Answer.removed_claims``); the ``Answer`` replaces what
+    streamed."""
+
+    def __init__(self, chosen: Sequence[str], order: Sequence[str] = ()) -> None:
         self.chosen = set(chosen)
-        self.number: dict[str, int] = {}
+        self.number: dict[str, int] = {letter: i for i, letter in enumerate(order, 1)}
         self.held = ""
 
     def _labels(self, match: re.Match[str]) -> str:
@@ -93,9 +99,9 @@ class NumberedMarkers:
     def feed(self, piece: str) -> str:
         """The text of ``piece`` that can be shown now, markers numbered."""
         text = self.held + piece
-        start = text.rfind("[")
-        if start != -1 and "]" not in text[start:] and len(text) - start <= 16:
-            text, self.held = text[:start], text[start:]
+        still_open = _OPEN_MARKER.search(text)
+        if still_open:
+            text, self.held = text[: still_open.start()], text[still_open.start() :]
         else:
             self.held = ""
         return MARKER.sub(self._labels, text)

@@ -399,6 +399,35 @@ def test_streamed_markers_are_numbered_in_order_of_first_citation_and_held_until
     assert "".join(shown) == " Pabrik di Hamhung [1]. Ia membuat KN-23 [2][1]. Lagi [2] . Akhir ["
 
 
+@pytest.mark.fast
+def test_markers_stream_with_the_numbers_of_a_date_ordered_answer(scratch_settings):
+    """The check orders figures of different dates oldest first and numbers them so; the stream
+    numbers the markers the same way even when the model wrote the later figure first."""
+    from rag.schema import Timings
+
+    llm = (
+        ScriptedLLM()
+        .enqueue_choice({"A": 0.8, "B": 0.05, "C": 0.1, "none": 0.02})
+        .enqueue(" Hingga Jumat, jumlah rumah yang terendam naik menjadi 3.400 [C]. Banjir merendam 1.200 rumah [A].")
+    )
+    qa = QA(scratch_settings.model_copy(update={"none_threshold": 0.5}), llm=llm)
+    query = parse_query("Berapa rumah yang terendam banjir?")
+    items = list(qa._answer(query, [(s, 0.9) for s in FLOOD], 0.9, qa.settings, 0.0, Timings()))
+    answer, streamed = items[-1], "".join(i for i in items if isinstance(i, str))
+    assert [c.sentence for c in answer.citations] == [FLOOD[0].text, FLOOD[2].text]  # Monday's first
+    assert "3.400 [2]" in streamed and "1.200 rumah [1]" in streamed
+    assert "3.400 (Warta, 2023-02-10) [2]" in answer.text and "1.200 rumah (Warta, 2023-02-06) [1]" in answer.text
+
+
+@pytest.mark.fast
+def test_a_long_marker_split_across_pieces_is_held_until_it_closes():
+    from rag.write import NumberedMarkers
+
+    markers = NumberedMarkers(list("ABCDEF"))
+    shown = [markers.feed(p) for p in [" Semua [A, B, C, ", "D, E", ", F]."]]
+    assert shown == [" Semua ", "", "[1][2][3][4][5][6]."]
+
+
 def test_stream_events_come_in_order_with_a_scripted_llm(fixture_settings):
     """Through ``QA.stream`` over the real fixture index: ``Retrieved`` before the model is asked
     anything, then ``Chosen``, then pieces; an abstention has no ``Chosen``."""

@@ -80,3 +80,15 @@ def test_a_withdrawn_claim_is_shown_struck_through_not_dropped():
     html = answer_html(0, answer)
     assert "withdrawn" in html and "<s>Prices rose &lt;12%&gt;</s>" in html
     assert "withdrawn" not in answer_html(0, answer.model_copy(update={"removed_claims": []}))
+
+
+def test_an_answer_whose_every_claim_was_withdrawn_still_shows_them():
+    answer = Answer(
+        question="q",
+        text="The articles do not say.",
+        abstained=True,
+        language="en",
+        model="m",
+        removed_claims=["Prices rose 12%"],
+    )
+    assert "<s>Prices rose 12%</s>" in answer_html(0, answer)

@@ -184,9 +184,9 @@ def build_app(qa: QA) -> gr.Blocks:
                     turn.answer = item
                 elif isinstance(item, Retrieved):
                     turn.reading, turn.status = item.sentences, "Reading the sentences found…"
-                    yield chat_messages(session), session, sources_html(session, index), skip, skip
+                    yield chat_messages(session), session, sources_html(session, index), EMPTY_ARTICLE, skip
                 elif isinstance(item, Chosen):
-                    turn.chosen = item.sentences
+                    turn.chosen, turn.status = item.sentences, "Writing…"
                     yield chat_messages(session), session, sources_html(session, index), skip, skip
                 else:
                     turn.preview += item

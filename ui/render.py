@@ -152,7 +152,7 @@ def abstention_html(answer: Answer) -> str:
     return (
         f'<div class="kutip-abstain"><strong class="kutip-abstain-head">{esc(ABSTAIN_HEADING[lang])}</strong>'
         f'<span class="kutip-abstain-body">{esc_lines(answer.text.strip())}</span>'
-        f'<span class="kutip-abstain-hint">{esc(ABSTAIN_HINT[lang])}</span>{why}</div>'
+        f'<span class="kutip-abstain-hint">{esc(ABSTAIN_HINT[lang])}</span>{why}</div>{withdrawn_html(answer)}'
     )
 
 

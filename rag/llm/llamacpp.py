@@ -155,6 +155,8 @@ class LlamaCppLLM(ChatMLLLM):
         with self._lock:
             llama = self._llama
             base = llama.n_tokens
+            if base + prompt_tokens + generated_tokens + 8 > self.n_ctx:
+                base = llama.n_tokens = 0  # no room after what is cached: measure from the start (losing it)
             try:
                 started = time.perf_counter()
                 llama.eval(tokens)
