@@ -128,7 +128,11 @@ def bench_answers(settings: Settings, questions: list[str], qa: Any = None) -> d
     qa = qa or QA(settings)
     qa.ensure_index()
     qa.warm()
-    qa.ask(BENCH_QUESTIONS[0])  # warm-up: model load and the cached prompt prefix
+    llm = qa.llm(settings)
+    # measured where a question's tokens go: right after the cached fixed prefix (later in a longer
+    # context, attention makes every token a little slower)
+    rates = llm.throughput() if isinstance(llm, LlamaCppLLM) else None
+    qa.ask(BENCH_QUESTIONS[0])  # warm-up
     timings = [qa.ask(q).timings for q in questions]
     first = [t.first_token_s for t in timings if t.first_token_s is not None]
     out: dict[str, Any] = {
@@ -143,9 +147,8 @@ def bench_answers(settings: Settings, questions: list[str], qa: Any = None) -> d
             if (values := [float(v) for t in timings if (v := t.model_dump()[stage]) is not None])
         },
     }
-    llm = qa.llm(settings)
-    if isinstance(llm, LlamaCppLLM):
-        prompt_rate, generated_rate = llm.throughput()
+    if rates is not None:
+        prompt_rate, generated_rate = rates
         written = [t for t in timings if t.first_token_s is not None]  # the floor of the answers measured
         read = [(t.prompt_tokens or 0) / prompt_rate for t in written]
         out["machine"] = {

@@ -142,7 +142,7 @@ class LlamaCppLLM(ChatMLLLM):
         weights /= weights.sum()
         return {option: float(w) for option, w in zip(options, weights)}, states
 
-    def throughput(self, prompt_tokens: int = 384, generated_tokens: int = 48) -> tuple[float, float]:
+    def throughput(self, prompt_tokens: int = 480, generated_tokens: int = 32) -> tuple[float, float]:
         """(prompt tokens/s, generated tokens/s) of this model on this machine, measured where a
         question's tokens go: after the cached prefix, prompt tokens decoded in batches and then one
         token per step. The prefix stays cached. What ``kutip bench`` divides by for the floor."""
