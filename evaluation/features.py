@@ -37,9 +37,21 @@ def captured_nodes(n_layer: int) -> list[str]:
     return [*(layer_name(i) for i in layers), FINAL_NORM]
 
 
-def cache_dir(root: Path, model: str, model_sha256: str, prompt_hash: str, nodes: Sequence[str]) -> Path:
-    key = hashlib.sha256(",".join(nodes).encode()).hexdigest()[:8]
+def cache_dir(
+    root: Path, model: str, model_sha256: str, prompt_hash: str, nodes: Sequence[str], shown: str = ""
+) -> Path:
+    """Features are valid for one model, read prompt, set of captured nodes and choice of what is
+    shown (``shown_key``): a change to any of them reads the questions anew."""
+    key = hashlib.sha256((",".join(nodes) + shown).encode()).hexdigest()[:8]
     return root / f"{model}-{model_sha256[:12]}-{prompt_hash[:12]}-{key}"
+
+
+def shown_key(settings: Settings) -> str:
+    """The retrieval settings that decide which sentences the model reads (the prompt hash covers
+    how they are laid out)."""
+    fields = {"top_k", "candidates", "rrf_k", "bm25_weight_id", "bm25_weight_en", "post_retrieval"}
+    fields |= {"read_at_least", "read_margin"}
+    return json.dumps(settings.model_dump(include=fields), sort_keys=True)
 
 
 def _gold_letters(q: Question, candidates: list[Any], articles: dict[str, Any]) -> list[str]:

@@ -40,6 +40,7 @@ from evaluation.features import (
     load_set,
     model_identity,
     prompt_key,
+    shown_key,
 )
 from evaluation.trainset import ID_DEV, LANGUAGE, build_shards
 from rag.decide import Probe, Scaler, logit
@@ -437,7 +438,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     model_sha256, n_layer = model_identity(settings)
     nodes = captured_nodes(n_layer)
     prompt_hash = prompt_key(settings)
-    out_dir = cache_dir(features_root(settings), settings.llm, model_sha256, prompt_hash, nodes)
+    out_dir = cache_dir(features_root(settings), settings.llm, model_sha256, prompt_hash, nodes, shown_key(settings))
     shard_root = settings.data_dir / "train" / "shards"
     if not (shard_root / "done").is_file():
         print(f"==> building training shards from ../shared/data into {shard_root}", flush=True)

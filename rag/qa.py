@@ -26,7 +26,7 @@ from .llm.chatml import chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query, part_queries
 from .read import Candidate, Reading, ReadingPolicy, differing_figures, number_candidates, read
-from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
+from .retrieve import STEP_SETTINGS, PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Chosen, Considered, Retrieved, Source, StreamEvent, Timings
 from .settings import Settings
 from .write import NumberedMarkers, copy_span, write, writing_options
@@ -86,6 +86,7 @@ class QA:
         self.index = index or SentenceIndex(self.settings)
         self._llm = llm
         self.steps = list(steps) if steps is not None else post_retrieval_steps(self.index, self.settings)
+        self._steps_from_settings = steps is None
         self.policy = policy or ReadingPolicy()
         self._ingest_lock = threading.Lock()
         self._probes: dict[tuple[str, str, str], Probe | None] = {}
@@ -195,7 +196,10 @@ class QA:
         found = retrieve(self.index, query, settings, article_ids=article_ids, date_from=date_from, date_to=date_to)
         timings = Timings(retrieval_s=round(found.seconds, 4))
         hits = found.hits
-        for step in self.steps:
+        steps = self.steps
+        if self._steps_from_settings and STEP_SETTINGS & set(overrides):
+            steps = post_retrieval_steps(self.index, settings)  # a per-call read_margin etc. is honoured
+        for step in steps:
             hits = step(query, hits)
         yield Retrieved(sentences=[source(c) for c in number_candidates([h.sentence for h in hits])])
         yield from self._answer(

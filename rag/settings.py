@@ -110,6 +110,15 @@ class RetrievalSettings(BaseModel):
         ["antecedents"],
         description="Steps applied to the hits after retrieval, in order (rag.retrieve.POST_RETRIEVAL).",
     )
+    read_at_least: int = Field(
+        3, ge=1, description="near_best: the retrieved sentences always read, however far the rest fall behind."
+    )
+    read_margin: float = Field(
+        0.04,
+        ge=0,
+        description="near_best: a sentence past read_at_least is read only when its cosine is within this "
+        "of the best one (docs/speed.md: faster, and less accurate with the shipped probe).",
+    )
     abstain_threshold: float = Field(
         0.80, description="Top dense cosine below which kutip abstains without reading (tuned on dev: docs/reading.md)."
     )

@@ -445,6 +445,18 @@ def test_stream_events_come_in_order_with_a_scripted_llm(fixture_settings):
     assert kinds == ["Retrieved", "Answer"]
 
 
+def test_a_per_call_read_margin_changes_what_is_read(fixture_settings):
+    """``QA.stream(…, read_margin=…)`` is honoured, though the steps are built once per QA."""
+    settings = fixture_settings.model_copy(update={"read_at_least": 1, "post_retrieval": ["near_best"]})
+    shown = {}
+    for margin in (0.0, 1.0):
+        llm = ScriptedLLM().enqueue_choice({"A": 0.9, "none": 0.01}).enqueue(" Jawabannya [A].")
+        first = next(iter(QA(settings, llm=llm).stream(LOCOMOTIVES, read_margin=margin)))
+        assert isinstance(first, Retrieved)
+        shown[margin] = len(first.sentences)
+    assert shown[0.0] == 1 < shown[1.0] == settings.top_k
+
+
 @pytest.mark.llm
 def test_public_ask_uses_settings_and_builds_missing_index(tmp_path, monkeypatch):
     """``from rag import ask`` with an empty data dir indexes seeds/ itself."""

@@ -57,9 +57,11 @@ def test_a_date_range_limits_the_articles(small_index):
 
 @pytest.mark.fast
 def test_post_retrieval_steps_come_from_settings_and_can_be_left_out(scratch_settings):
-    from rag.retrieve import POST_RETRIEVAL, Antecedents, post_retrieval_steps
+    from rag.retrieve import POST_RETRIEVAL, Antecedents, NearBest, post_retrieval_steps
 
     assert [type(s) for s in post_retrieval_steps(None, scratch_settings)] == [Antecedents]  # type: ignore[arg-type]
+    with_near_best = scratch_settings.model_copy(update={"post_retrieval": ["near_best", "antecedents"]})
+    assert [type(s) for s in post_retrieval_steps(None, with_near_best)] == [NearBest, Antecedents]  # type: ignore[arg-type]
     assert post_retrieval_steps(None, scratch_settings.model_copy(update={"post_retrieval": []})) == []  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown post-retrieval"):
         post_retrieval_steps(None, scratch_settings.model_copy(update={"post_retrieval": ["rerank"]}))  # type: ignore[arg-type]
@@ -68,3 +70,24 @@ def test_post_retrieval_steps_come_from_settings_and_can_be_left_out(scratch_set
     seen = []
     qa = QA(scratch_settings, llm=llm, steps=[lambda query, hits: seen.append(query.asks) or hits])
     assert len(qa.steps) == 1 and not seen
+
+
+@pytest.mark.fast
+def test_near_best_reads_the_first_few_and_then_only_sentences_close_to_the_best():
+    from rag.retrieve import Hit, NearBest
+
+    from .scripted import sentence
+
+    def hits(*dense: float) -> list[Hit]:
+        return [
+            Hit(sentence=sentence("a", i, f"Kalimat {i}."), score=1 / (i + 1), dense=d, lexical=0.0)
+            for i, d in enumerate(dense)
+        ]
+
+    query = parse_query("Berapa?")
+    step = NearBest(at_least=2, margin=0.05)
+    kept = step(query, hits(0.90, 0.70, 0.88, 0.80, 0.86))
+    assert [h.sentence.index for h in kept] == [0, 1, 2, 4]  # 1 by rank, 3 falls 0.10 behind the best
+    assert [h.sentence.index for h in step(query, hits(0.5, 0.5, 0.5))] == [0, 1, 2]  # retrieval unsure: all read
+    assert [h.sentence.index for h in NearBest(at_least=5, margin=0.0)(query, hits(0.9, 0.1))] == [0, 1]
+    assert step(query, []) == []
