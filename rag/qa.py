@@ -26,7 +26,7 @@ from .llm.chatml import chatml
 from .prompts import fixed_messages, prompt_text
 from .query import Query, parse_query, part_queries
 from .read import Candidate, Reading, ReadingPolicy, differing_figures, number_candidates, read
-from .retrieve import STEP_SETTINGS, PostRetrieval, post_retrieval_steps, retrieve
+from .retrieve import PostRetrieval, post_retrieval_steps, retrieve
 from .schema import Answer, Chosen, Considered, Retrieved, Source, StreamEvent, Timings
 from .settings import Settings
 from .write import NumberedMarkers, copy_span, write, writing_options
@@ -197,8 +197,8 @@ class QA:
         timings = Timings(retrieval_s=round(found.seconds, 4))
         hits = found.hits
         steps = self.steps
-        if self._steps_from_settings and STEP_SETTINGS & set(overrides):
-            steps = post_retrieval_steps(self.index, settings)  # a per-call read_margin etc. is honoured
+        if self._steps_from_settings and overrides:
+            steps = post_retrieval_steps(self.index, settings)  # cheap to build; a per-call read_margin is honoured
         for step in steps:
             hits = step(query, hits)
         yield Retrieved(sentences=[source(c) for c in number_candidates([h.sentence for h in hits])])

@@ -173,8 +173,6 @@ POST_RETRIEVAL: dict[str, Callable[[SentenceIndex, Settings], PostRetrieval]] = 
 }
 
 
-STEP_SETTINGS = {"post_retrieval", "read_at_least", "read_margin"}  # the settings the steps are built from
-
 
 def post_retrieval_steps(index: SentenceIndex, settings: Settings) -> list[PostRetrieval]:
     """The steps ``settings.post_retrieval`` names, built for ``index``."""
