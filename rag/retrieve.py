@@ -173,7 +173,6 @@ POST_RETRIEVAL: dict[str, Callable[[SentenceIndex, Settings], PostRetrieval]] = 
 }
 
 
-
 def post_retrieval_steps(index: SentenceIndex, settings: Settings) -> list[PostRetrieval]:
     """The steps ``settings.post_retrieval`` names, built for ``index``."""
     unknown = [name for name in settings.post_retrieval if name not in POST_RETRIEVAL]
