@@ -63,13 +63,15 @@ def test_an_unknown_node_is_a_clear_error(qa_fixture):
         read_twice(qa_fixture, LOCOMOTIVES, ["l_out-999"])
 
 
-def test_the_shipped_probe_decides_for_the_default_model(qa_default):
-    assert qa_default.probe(qa_default.settings) is not None, "the default model's probe was refused"
+@pytest.mark.parametrize("qa_name", ["qa_default", "qa_fixture"])  # the 1.5B and the 0.5B
+def test_each_packaged_model_s_shipped_probe_decides(request, qa_name):
+    qa: QA = request.getfixturevalue(qa_name)
+    assert qa.probe(qa.settings) is not None, f"the probe of {qa.settings.llm} was refused"
     for question in (LOCOMOTIVES, FERRIES):
-        answer = qa_default.ask(question)
+        answer = qa.ask(question)
         assert answer.decided_by == "probe" and answer.p_unanswerable is not None
         assert not answer.abstained, (question, answer.abstain_reason)
     for question in OFF_TOPIC:
-        answer = qa_default.ask(question)
+        answer = qa.ask(question)
         assert answer.abstained and answer.citations == []
         assert answer.decided_by in ("probe", "retrieval")  # retrieval's gate may abstain before the probe

@@ -194,21 +194,10 @@ def qa_default_fixture(fixture_settings):
     return QA(fixture_settings.model_copy(update={"llm": Settings.model_fields["llm"].default}))
 
 
-# Off-topic questions over the made-up fixture corpus, with both models. One is a known failure of
-# the fast model, kept visible: a share price ("harga saham") retrieves the museum's ticket price
-# ("seharga Rp 15.000"), and the 0.5B reads that as the answer (P(none) 0.10, under its 0.15) where
-# the 1.5B abstains (0.26). Strict, so the day the 0.5B abstains there the test says so.
-SHARE_PRICE = "Berapa harga saham Apple hari ini?"
-OFF_TOPIC_CASES = [
-    pytest.param(
-        "qa_fixture",
-        question,
-        marks=[pytest.mark.xfail(strict=True, reason="the 0.5B answers a share price with a ticket price")]
-        if question == SHARE_PRICE
-        else [],
-    )
-    for question in UNANSWERABLE
-] + [pytest.param("qa_default_fixture", question) for question in UNANSWERABLE]
+# Off-topic questions over the made-up fixture corpus, with both models. A share price ("harga
+# saham") retrieves the museum's ticket price ("seharga Rp 15.000"): the 0.5B's P(none) read that as
+# an answer, its trained probe does not.
+OFF_TOPIC_CASES = [(qa_name, question) for qa_name in ("qa_fixture", "qa_default_fixture") for question in UNANSWERABLE]
 
 
 # A two-part question over the made-up ferry article: how many ferries (one sentence) and where they
