@@ -6,7 +6,7 @@ Usage, from the project root::
     python -m evaluation.figures --check   # exit 1 if the README's table differs from the reports
 
 It reads ``eval/results/latest/{id-dev,dev,test}/report.json`` (each written by ``kutip eval``,
-``evaluation.evaluate.write_report``) and puts one row per set, from the ``kutip`` system's
+``evaluation.evaluate.write_report``; another model's under ``eval/results/latest/<model>/``) and puts one row per set, from the ``kutip`` system's
 ``overall`` metrics, and each model's timings beside the machine's floor from the latest
 ``kutip bench`` answer phase (``eval/results/latest/speed/bench.json``), between the lines ``<!-- figures:start -->`` and ``<!-- figures:end -->`` of
 README.md. To refresh a set, run ``kutip eval`` into its folder, then this script.
@@ -100,6 +100,12 @@ def table(latest: Path = LATEST) -> str:
         if not path.is_file():
             raise FiguresError(f"no report at {path}: run kutip eval with --out {path.parent}")
         lines.append(row(name, json.loads(path.read_text(encoding="utf-8"))))
+    # another model's runs, where there are any: latest/<model>/<set>/report.json
+    for model_dir in sorted(p for p in latest.iterdir() if p.is_dir() and p.name not in SETS):
+        for folder, name in SETS.items():
+            path = model_dir / folder / "report.json"
+            if path.is_file():
+                lines.append(row(name, json.loads(path.read_text(encoding="utf-8"))))
     return "\n".join(lines + speed_lines(latest))
 
 

@@ -24,6 +24,10 @@ def test_the_table_and_the_speed_lines_are_rendered_from_the_reports(tmp_path):
         (tmp_path / folder / "report.json").write_text(json.dumps(_report(fact)))
     body = figures.table(tmp_path)
     assert "0.610" in body and "0.720" in body and "0.830" in body and "Speed" not in body
+    (tmp_path / "m05" / "test").mkdir(parents=True)  # another model's run, below the default's
+    (tmp_path / "m05" / "test" / "report.json").write_text(json.dumps(_report(0.44) | {"model": "m05"}))
+    rows = figures.table(tmp_path).split("\n")
+    assert rows[-1].startswith("| test split (held out) | 10 | 0.500 | 0.500 | 0.440 |") and "| m05 |" in rows[-1]
     (tmp_path / "speed").mkdir()
     answers = {
         "questions": 12,
